@@ -1,0 +1,110 @@
+"""The vox worker: a Faust app that drains the input topics in batches into ClickHouse.
+
+Thin shell: Faust brings consumer groups, rebalancing and offset commits; validation lives in
+`vox.triage`, rows in `vox.interactions`, durable writes in `streams.sink`. Messages are
+consumed as raw bytes (no Faust codec), so pydantic-core parses each payload exactly once.
+
+Delivery: `take_events` acknowledges a batch only when the loop asks for the next one, i.e.
+after `write_batch` has returned; Faust commits acknowledged offsets only. A crash replays the
+uncommitted tail, which the sink deduplicates.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Sequence
+
+import faust
+
+from streams.sink import IngestSink
+from vox.metrics import WorkerMetrics
+from vox.settings import Settings
+from vox.store import Store
+from vox.topics import bootstrap, topic_names
+from vox.triage import RawMessage, Rejection
+
+log = logging.getLogger("vox.worker")
+
+LAG_REPORT_INTERVAL_S = 5.0
+
+
+def raw_message(event: faust.types.EventT) -> RawMessage:
+    message = event.message
+    return RawMessage(
+        topic=message.topic,
+        partition=message.partition,
+        offset=message.offset,
+        value=message.value,
+        key=message.key,
+        timestamp_ms=int((message.timestamp or 0) * 1000),
+    )
+
+
+def build_app(settings: Settings, store: Store, metrics: WorkerMetrics) -> faust.App:
+    names = topic_names(settings)
+    brokers = ";".join(f"kafka://{server.strip()}" for server in bootstrap(settings).split(","))
+    app = faust.App(
+        settings.consumer_group,
+        broker=brokers,
+        datadir=str(settings.home.resolve() / "faust"),
+        key_serializer="raw",
+        value_serializer="raw",
+        # a new consumer group starts at the beginning: nothing published before the first
+        # worker started is skipped
+        consumer_auto_offset_reset="earliest",
+        topic_partitions=settings.topic_partitions,
+        topic_replication_factor=settings.topic_replication,
+        web_host=settings.web_host,
+        web_port=settings.web_port,
+        web_in_thread=False,
+        producer_acks=-1,
+    )
+    inputs = app.topic(*names.inputs, key_type=bytes, value_type=bytes, allow_empty=True)
+    dlq = app.topic(names.dlq, key_type=bytes, value_type=bytes)
+
+    async def publish_dead_letters(rejections: Sequence[Rejection]) -> None:
+        """Original bytes to the DLQ, with where they came from and why in headers; awaited
+        until the broker has them, before the batch's offsets may be committed."""
+        pending = []
+        for rejection in rejections:
+            message = rejection.message
+            headers = {
+                "vox-source-topic": message.topic.encode(),
+                "vox-source-partition": str(message.partition).encode(),
+                "vox-source-offset": str(message.offset).encode(),
+                "vox-reason-class": rejection.reason_class.encode(),
+                "vox-reason": rejection.reason.encode("utf-8", errors="replace")[:4000],
+            }
+            key = f"{message.topic}:{message.partition}:{message.offset}".encode()
+            pending.append(await dlq.send(key=key, value=message.value or b"", headers=headers))
+        for future in pending:
+            await future
+
+    sink = IngestSink(store, names.inputs, publish_dead_letters, metrics, retry_max_s=settings.write_retry_max_s)
+    app.vox_sink = sink  # type: ignore[attr-defined]
+
+    @app.agent(inputs, name="vox-ingest")
+    async def ingest(stream: faust.StreamT) -> None:
+        async for events in stream.take_events(settings.batch_max_events, within=settings.batch_max_wait_s):
+            report = await sink.write_batch([raw_message(event) for event in events])
+            log.debug("batch: %s", report)
+
+    @app.timer(interval=LAG_REPORT_INTERVAL_S)
+    async def report_lag() -> None:
+        consumer = app.consumer
+        for tp in consumer.assignment():
+            position = await consumer.position(tp)
+            highwater = consumer.highwater(tp)
+            if position is not None and highwater is not None:
+                metrics.lag.labels(tp.topic, str(tp.partition)).set(max(0, highwater - position))
+
+    @app.page("/metrics")
+    async def metrics_page(web, request):  # noqa: ANN001 - Faust's view signature
+        return web.bytes(metrics.render(), content_type="text/plain", headers={"X-Vox": "metrics"})
+
+    @app.page("/healthz")
+    async def health(web, request):  # noqa: ANN001
+        return web.json({"status": "ok"})
+
+    return app
+

@@ -1,0 +1,151 @@
+"""Write one batch of raw messages durably: valid events to `interactions`, rejections to the
+dead-letter topic and `dead_letters`. The caller acknowledges the batch's offsets only after
+`write_batch` returns, so a crash at any point replays the batch and never loses it.
+
+Exactly-once effect: before inserting, the sink asks ClickHouse which of the batch's keys are
+already stored (a replay after a restart, a producer resending an event) and skips them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from collections import Counter
+from itertools import groupby
+from time import perf_counter
+from typing import Awaitable, Callable, Sequence
+
+from vox.interactions import DEAD_LETTER_COLUMNS, INTERACTION_COLUMNS, dead_letter_row, interaction_row
+from vox.metrics import WorkerMetrics
+from vox.store import Store, in_list
+from vox.triage import RawMessage, Rejection, triage
+
+log = logging.getLogger("vox.sink")
+
+LOOKUP_CHUNK = 1000  # keys per dedup look-up: keeps each query far below max_query_size
+DeadLetterPublisher = Callable[[Sequence[Rejection]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class BatchReport:
+    consumed: int
+    written: int
+    rejected: int
+    duplicates: int
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class IngestSink:
+    def __init__(
+        self,
+        store: Store,
+        family_of_topic: dict[str, str],
+        publish_dead_letters: DeadLetterPublisher,
+        metrics: WorkerMetrics,
+        retry_max_s: float = 30.0,
+        clock: Callable[[], datetime] = utcnow,
+    ):
+        self.store = store
+        self.family_of_topic = family_of_topic
+        self.publish_dead_letters = publish_dead_letters
+        self.metrics = metrics
+        self.retry_max_s = retry_max_s
+        self.clock = clock
+        # chDB and clickhouse-driver block: one thread keeps them off the event loop and
+        # serialises access (neither connection may be used by two threads at once).
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vox-clickhouse")
+
+    async def write_batch(self, messages: Sequence[RawMessage]) -> BatchReport:
+        sorted_out = triage(messages, self.family_of_topic)
+        now = self.clock()
+        rows: dict[str, tuple] = {}
+        for event, message in sorted_out.accepted:
+            rows.setdefault(event.event_id, interaction_row(event, message, now))  # first copy wins
+        dead = [dead_letter_row(rejection, now) for rejection in sorted_out.rejected]
+        if sorted_out.rejected:
+            await self.publish_dead_letters(sorted_out.rejected)
+        written, _ = await self._with_retry(self._write, list(rows.values()), dead)
+        duplicates = len(sorted_out.accepted) - written
+        self._count(messages, sorted_out.rejected, duplicates)
+        return BatchReport(len(messages), written, len(sorted_out.rejected), duplicates)
+
+    def _count(self, messages: Sequence[RawMessage], rejected: Sequence[Rejection], duplicates: int) -> None:
+        m = self.metrics
+        m.batch_size.observe(len(messages))
+        consumed = Counter(message.topic for message in messages)
+        rejected_per_topic = Counter(rejection.message.topic for rejection in rejected)
+        for topic, count in consumed.items():
+            m.consumed.labels(topic).inc(count)
+            m.valid.labels(topic).inc(count - rejected_per_topic[topic])
+        for rejection in rejected:
+            m.rejected.labels(rejection.message.topic, rejection.reason_class).inc()
+        if duplicates:
+            m.duplicates.labels("interactions").inc(duplicates)
+        m.last_batch_at.set_to_current_time()
+
+    async def _with_retry(self, write: Callable, *args: object) -> tuple[int, int]:
+        """Retry a failed write with capped exponential back-off: a ClickHouse outage pauses
+        consumption (offsets do not advance) instead of dropping or half-writing batches."""
+        loop = asyncio.get_running_loop()
+        delay = 0.5
+        while True:
+            started = perf_counter()
+            try:
+                result = await loop.run_in_executor(self._executor, write, *args)
+                self.metrics.write_seconds.observe(perf_counter() - started)
+                return result
+            except Exception as exc:  # noqa: BLE001 - any store failure is retried, and logged
+                self.metrics.write_errors.inc()
+                log.error("ClickHouse write failed, retrying in %.1f s: %s", delay, exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.retry_max_s)
+
+    def _write(self, rows: list[tuple], dead: list[tuple]) -> tuple[int, int]:
+        fresh = self._not_yet_stored(rows)
+        self.store.insert("interactions", INTERACTION_COLUMNS, fresh)
+        fresh_dead = self._dead_letters_not_yet_stored(dead)
+        self.store.insert("dead_letters", DEAD_LETTER_COLUMNS, fresh_dead)
+        if len(fresh_dead) < len(dead):
+            self.metrics.duplicates.labels("dead_letters").inc(len(dead) - len(fresh_dead))
+        return len(fresh), len(rows) - len(fresh)
+
+    def _not_yet_stored(self, rows: list[tuple]) -> list[tuple]:
+        if not rows:
+            return rows
+        stored: set[str] = set()
+        db = self.store.database
+        for start in range(0, len(rows), LOOKUP_CHUNK):
+            chunk = rows[start : start + LOOKUP_CHUNK]
+            # event_type and customer_id lead the sorting key: the look-up reads only their granules
+            sql = (
+                f"SELECT event_id FROM {db}.interactions "
+                f"WHERE event_type IN {in_list({r[1] for r in chunk})} "
+                f"AND customer_id IN {in_list({r[2] for r in chunk})} "
+                f"AND event_id IN {in_list(r[0] for r in chunk)}"
+            )
+            stored.update(row[0] for row in self.store.query(sql))
+        return [row for row in rows if row[0] not in stored] if stored else rows
+
+    def _dead_letters_not_yet_stored(self, dead: list[tuple]) -> list[tuple]:
+        if not dead:
+            return dead
+        db = self.store.database
+        stored: set[tuple] = set()
+        for (topic, partition), group in groupby(sorted(dead, key=lambda r: (r[0], r[1], r[2])), key=lambda r: (r[0], r[1])):
+            offsets = [r[2] for r in group]
+            sql = (
+                f"SELECT source_topic, source_partition, source_offset FROM {db}.dead_letters "
+                f"WHERE source_topic IN {in_list([topic])} AND source_partition = {int(partition)} "
+                f"AND source_offset IN {in_list(offsets)}"
+            )
+            stored.update((r[0], int(r[1]), int(r[2])) for r in self.store.query(sql))
+        return [row for row in dead if (row[0], row[1], row[2]) not in stored]
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True)

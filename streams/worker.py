@@ -1,0 +1,37 @@
+"""`vox worker`: check what the worker needs, then run the Faust app until stopped."""
+
+from __future__ import annotations
+
+import faust
+
+from streams.app import build_app
+from vox.metrics import WorkerMetrics
+from vox.migrations import migrate
+from vox.settings import Settings
+from vox.store import open_store
+from vox.topics import admin_client, bootstrap, create_topics
+
+FAUST_LOG_LEVELS = {"debug": "debug", "info": "info", "warn": "warn", "error": "error"}
+
+
+def preflight(settings: Settings) -> None:
+    """Fail fast, with a one-line reason, before Faust would retry an unreachable broker forever."""
+    admin_client(bootstrap(settings)).close()
+    create_topics(settings)  # idempotent: only the missing ones
+
+
+def run_worker(settings: Settings) -> None:
+    preflight(settings)
+    store = open_store(settings.clickhouse)
+    try:
+        migrate(store)
+        app = build_app(settings, store, WorkerMetrics())
+        worker = faust.Worker(app, loglevel=FAUST_LOG_LEVELS[settings.log_level], quiet=True)
+        try:
+            worker.execute_from_commandline()
+        except SystemExit:
+            pass
+        finally:
+            app.vox_sink.close()  # type: ignore[attr-defined]
+    finally:
+        store.close()

@@ -1,0 +1,5 @@
+import sys
+
+from vox.cli import main
+
+sys.exit(main())

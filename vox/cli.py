@@ -1,0 +1,164 @@
+"""The `vox` command. Every failure a user can fix ends in one line that says what to fix."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Callable, NoReturn
+
+from vox import __version__
+from vox.errors import VoxError
+from vox.settings import Settings, load_settings
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # one line instead of usage + error
+        self.exit(2, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
+
+
+def _kafka(args: argparse.Namespace, settings: Settings) -> int:
+    from vox.local_kafka import LocalKafka
+
+    broker = LocalKafka(settings)
+    if args.action == "install":
+        LocalKafka.install(quiet=False)
+        print("Kafka broker installed in deploy/kafka/dist")
+    elif args.action == "start":
+        state = broker.start()
+        print(f"Kafka broker serving at {state.bootstrap} (pid {state.pid}, data in {broker.dir})")
+    elif args.action == "stop":
+        print("Kafka broker stopped" if broker.stop() else "Kafka broker was not running")
+    else:
+        if settings.kafka_bootstrap:
+            print(f"using KAFKA_BOOTSTRAP={settings.kafka_bootstrap} (no local broker)")
+            return 0
+        state = broker.state()
+        if state and state.running:
+            print(f"running at {state.bootstrap} (pid {state.pid})")
+            return 0
+        print("not running")
+        return 3
+    return 0
+
+
+def _topics(args: argparse.Namespace, settings: Settings) -> int:
+    from vox.topics import create_topics
+
+    for topic, outcome in create_topics(settings).items():
+        print(f"{topic}: {outcome}")
+    return 0
+
+
+def _db(args: argparse.Namespace, settings: Settings) -> int:
+    from vox.migrations import MIGRATIONS, migrate
+    from vox.store import open_store
+
+    with open_store(settings.clickhouse) as store:
+        applied = migrate(store)
+    for migration in applied:
+        print(f"applied {migration.version}: {migration.name}")
+    print(f"{settings.clickhouse.describe()}: schema at version {MIGRATIONS[-1].version}")
+    return 0
+
+
+def _sql(args: argparse.Namespace, settings: Settings) -> int:
+    from vox.store import open_store
+
+    first_word = args.query.lstrip().split(None, 1)[0].upper() if args.query.strip() else ""
+    if first_word not in {"SELECT", "WITH", "SHOW", "DESCRIBE", "DESC", "EXISTS"}:
+        raise VoxError("vox sql runs read-only queries (SELECT, WITH, SHOW, DESCRIBE)")
+    with open_store(settings.clickhouse) as store:
+        for row in store.query(args.query):
+            print("\t".join("" if value is None else str(value) for value in row))
+    return 0
+
+
+def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    from streams.worker import run_worker
+
+    run_worker(settings)
+    return 0
+
+
+def _produce(args: argparse.Namespace, settings: Settings) -> int:
+    from vox.produce import produce_file
+
+    report = produce_file(Path(args.file), settings, fallback_topic=args.topic, progress=not args.no_progress)
+    print(report.summary())
+    return 1 if report.unroutable or report.failed else 0
+
+
+def _schemas(args: argparse.Namespace, settings: Settings) -> int:
+    from schemas.export import JSON_DIR, rendered_schemas, write_schemas
+
+    if args.check:
+        stale = [name for name, text in rendered_schemas().items() if not (JSON_DIR / name).is_file()
+                 or (JSON_DIR / name).read_text(encoding="utf-8") != text]  # fmt: skip
+        if stale:
+            raise VoxError(f"stale JSON Schema files: {', '.join(stale)}; run `vox schemas export`")
+        print("JSON Schema files are up to date")
+        return 0
+    for path in write_schemas():
+        print(f"wrote {path}")
+    return 0
+
+
+def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    from vox.demo import run_demo
+
+    return run_demo(settings, keep_running=args.keep_running)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="vox",
+        description="Streaming voice of the customer: Kafka events in, customer insight in ClickHouse out. "
+        "Settings come from the environment (see README.md, 'Configuration').",
+    )
+    parser.add_argument("--version", action="version", version=f"vox {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser, required=True)
+
+    def command(name: str, handler: Callable, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.set_defaults(handler=handler)
+        return sub
+
+    command(
+        "demo", _demo,
+        "The main job on embedded defaults: start the local broker, create topics, run the worker, "
+        "publish the bundled sample, and show what landed in ClickHouse.",
+    ).add_argument("--keep-running", action="store_true", help="leave the broker running afterwards")  # fmt: skip
+    command("worker", _worker, "Run the streaming worker: validate, write to ClickHouse, reject to the DLQ.")
+    kafka = command("kafka", _kafka, "Manage the local single-node Kafka broker (unused when KAFKA_BOOTSTRAP is set).")
+    kafka.add_argument("action", choices=["install", "start", "stop", "status"], help="what to do")
+    topics = command("topics", _topics, "Create vox's topics if missing (partitions, replication from settings).")
+    topics.add_argument("action", choices=["create"], help="what to do")
+    db = command("db", _db, "Apply ClickHouse migrations (idempotent; the worker also does it at start).")
+    db.add_argument("action", choices=["migrate"], help="what to do")
+    sql = command("sql", _sql, "Run a read-only query on vox's ClickHouse and print the rows (tab-separated).")
+    sql.add_argument("query", help="a SELECT / WITH / SHOW / DESCRIBE statement")
+    produce = command("produce", _produce, "Publish a JSON-lines file of events, each to its family's topic.")
+    produce.add_argument("file", help="JSON-lines file, one event per line")
+    produce.add_argument("--topic", help="publish lines with no recognisable family here instead of skipping them")
+    produce.add_argument("--no-progress", action="store_true", help="no progress bar")
+    schemas = command("schemas", _schemas, "Write the JSON Schema files of the events to schemas/json/.")
+    schemas.add_argument("action", choices=["export"], help="what to do")
+    schemas.add_argument("--check", action="store_true", help="only check that the files are up to date")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        return args.handler(args, settings)
+    except VoxError as exc:
+        print(f"vox: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,42 @@
+"""Prometheus metrics of the worker, on their own registry (served at /metrics).
+
+Label sets are bounded: topics are vox's own, reason classes come from a fixed list
+(`vox.triage.REASON_CLASSES`), partitions from the topic configuration.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+BATCH_BUCKETS = (1, 10, 50, 100, 250, 500, 1000, 2000, 5000, 10000)
+WRITE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+
+
+@dataclass
+class WorkerMetrics:
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+    def __post_init__(self) -> None:
+        r = self.registry
+        self.consumed = Counter("vox_events_consumed", "Messages read from input topics.", ["topic"], registry=r)
+        self.valid = Counter("vox_events_valid", "Messages that passed validation.", ["topic"], registry=r)
+        self.rejected = Counter(
+            "vox_events_rejected", "Messages sent to the dead-letter topic.", ["topic", "reason_class"], registry=r
+        )
+        self.duplicates = Counter(
+            "vox_events_duplicate", "Rows not written because their key was already stored.", ["table"], registry=r
+        )
+        self.batch_size = Histogram("vox_batch_size", "Messages per batch.", buckets=BATCH_BUCKETS, registry=r)
+        self.write_seconds = Histogram(
+            "vox_clickhouse_write_seconds", "Time to write one batch to ClickHouse.", buckets=WRITE_BUCKETS, registry=r
+        )
+        self.write_errors = Counter("vox_clickhouse_write_errors", "Failed ClickHouse writes (retried).", registry=r)
+        self.lag = Gauge("vox_consumer_lag", "Messages behind the end of each partition.", ["topic", "partition"], registry=r)
+        self.last_batch_at = Gauge(
+            "vox_last_batch_timestamp_seconds", "Wall time the last batch was committed to ClickHouse.", registry=r
+        )
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,131 @@
+"""Versioned ClickHouse schema, applied idempotently (`vox db migrate`, and at worker start).
+
+Each migration is a list of statements that are themselves idempotent (IF NOT EXISTS), so a
+migration interrupted half-way is simply applied again. `{db}`, `{ts}` and `{label}` are filled
+in by the store's dialect, so the same text runs on chDB (26.x) and the 18.16 server.
+
+Deduplication: tables whose rows come from Kafka messages are ReplacingMergeTree with the
+deterministic key of the message as the tail of their sorting key. The worker also skips keys
+already stored before it inserts (see `streams/sink.py`), so a replayed event never shows up
+twice in a plain query; the engine is the safety net for the rare race (two workers during a
+rebalance), and `FINAL` gives a guaranteed answer at query time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from vox.store import Store
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    statements: tuple[str, ...]
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "interactions and dead letters",
+        (
+            # One row per valid event. Sorting key: analysts first pick a family (reviews and
+            # clicks are different analyses), then look at customers over time; the dedup
+            # look-up of the worker also goes by family and customer. Month partitions keep
+            # time-range scans and retention (DROP PARTITION) cheap.
+            """
+            CREATE TABLE IF NOT EXISTS {db}.interactions (
+                event_id String,
+                event_type {label},
+                customer_id String,
+                actor_role {label},
+                occurred_at {ts},
+                ingested_at {ts},
+                product_id String,
+                brand {label},
+                category {label},
+                topic {label},
+                rating Nullable(UInt8),
+                kind {label},
+                action {label},
+                page_type {label},
+                vote_type {label},
+                target_kind {label},
+                target_id String,
+                target_author_id String,
+                content_id String,
+                thread_id String,
+                parent_post_id String,
+                reply_to_customer_id String,
+                session_id String,
+                mentions Array(String),
+                title String,
+                text String,
+                text_length UInt32,
+                lang {label},
+                verified_purchase UInt8,
+                accepted Nullable(UInt8),
+                dwell_ms Nullable(UInt32),
+                order_value Nullable(Float64),
+                source_topic {label},
+                source_partition Int32,
+                source_offset Int64
+            ) ENGINE = ReplacingMergeTree
+            PARTITION BY toYYYYMM(occurred_at)
+            ORDER BY (event_type, customer_id, occurred_at, event_id)
+            """,
+            # Every rejected message, with where it came from and why. Keyed by its position in
+            # Kafka (topic, partition, offset), which is what a replay repeats; partitioned by the
+            # Kafka record time, which a replay repeats too (the arrival time would not).
+            """
+            CREATE TABLE IF NOT EXISTS {db}.dead_letters (
+                source_topic String,
+                source_partition Int32,
+                source_offset Int64,
+                message_timestamp {ts},
+                received_at {ts},
+                reason_class {label},
+                reason String,
+                message_key String,
+                payload_size UInt32,
+                payload_preview String,
+                payload_base64 String
+            ) ENGINE = ReplacingMergeTree
+            PARTITION BY toYYYYMM(message_timestamp)
+            ORDER BY (source_topic, source_partition, source_offset)
+            """,
+        ),
+    ),
+)
+
+
+LEDGER = """
+CREATE TABLE IF NOT EXISTS {db}.schema_migrations (
+    version UInt32,
+    name String,
+    applied_at DateTime
+) ENGINE = ReplacingMergeTree ORDER BY version
+"""
+
+
+def applied_versions(store: Store) -> set[int]:
+    store.execute(store.render(LEDGER))
+    return {int(row[0]) for row in store.query(f"SELECT DISTINCT version FROM {store.database}.schema_migrations")}
+
+
+def migrate(store: Store) -> list[Migration]:
+    """Apply the migrations not yet recorded; return those applied now."""
+    done = applied_versions(store)
+    applied = []
+    for migration in MIGRATIONS:
+        if migration.version in done:
+            continue
+        for statement in migration.statements:
+            store.execute(store.render(statement))
+        store.execute(
+            f"INSERT INTO {store.database}.schema_migrations (version, name, applied_at) "
+            f"SELECT {migration.version}, '{migration.name}', now()"
+        )
+        applied.append(migration)
+    return applied

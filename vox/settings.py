@@ -1,0 +1,161 @@
+"""Every knob of vox, in one pydantic settings object.
+
+Read from (highest precedence first): the environment (`VOX_*`, plus `KAFKA_BOOTSTRAP` and
+`CLICKHOUSE_URL`), then the TOML file named by `VOX_CONFIG` (keys are the field names below,
+lower case), then these defaults. The README's configuration table lists each one.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from vox.errors import ConfigError
+
+CLICKHOUSE_URL_FORMS = "chdb:///path/to/dir or clickhouse://user:password@host:9000/database"
+
+
+@dataclass(frozen=True)
+class ClickHouseTarget:
+    """Where ClickHouse is: embedded chDB in a directory, or a server over the native protocol."""
+
+    kind: Literal["chdb", "server"]
+    database: str
+    path: Path | None = None
+    host: str = "localhost"
+    port: int = 9000
+    user: str = "default"
+    password: str = ""
+    secure: bool = False
+
+    def describe(self) -> str:
+        if self.kind == "chdb":
+            return f"chDB at {self.path} (database {self.database})"
+        return f"ClickHouse server {self.host}:{self.port} (database {self.database})"
+
+
+def parse_clickhouse_url(url: str, default_database: str = "vox") -> ClickHouseTarget:
+    """Parse `CLICKHOUSE_URL`; raise ValueError with a message that says what to fix."""
+    parts = urlsplit(url)
+    if parts.scheme == "chdb":
+        # chdb:///abs/path, or chdb://relative/path (host part taken as the first path segment)
+        raw_path = unquote((parts.netloc or "") + parts.path)
+        if not raw_path:
+            raise ValueError(f"chdb URL needs a directory, like chdb:///var/lib/vox/chdb (got {url!r})")
+        database = parse_qs(parts.query).get("database", [default_database])[0]
+        return ClickHouseTarget(kind="chdb", path=Path(raw_path), database=database)
+    if parts.scheme in ("clickhouse", "clickhouses"):
+        if not parts.hostname:
+            raise ValueError(f"clickhouse URL needs a host, like {CLICKHOUSE_URL_FORMS.split(' or ')[1]} (got {url!r})")
+        try:
+            port = parts.port or (9440 if parts.scheme == "clickhouses" else 9000)
+        except ValueError:
+            raise ValueError(f"the port in {url!r} is not a number") from None
+        database = parts.path.lstrip("/") or default_database
+        return ClickHouseTarget(
+            kind="server",
+            host=parts.hostname,
+            port=port,
+            user=unquote(parts.username or "default"),
+            password=unquote(parts.password or ""),
+            database=database,
+            secure=parts.scheme == "clickhouses",
+        )
+    raise ValueError(f"must look like {CLICKHOUSE_URL_FORMS} (got {url!r})")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="VOX_", extra="forbid", populate_by_name=True)
+
+    home: Path = Field(Path(".vox"), description="Directory for local state: broker, chDB data, logs.")
+    kafka_bootstrap: str | None = Field(
+        None,
+        validation_alias=AliasChoices("KAFKA_BOOTSTRAP", "VOX_KAFKA_BOOTSTRAP", "kafka_bootstrap"),
+        description="host:port[,host:port] of your Kafka cluster; unset: the local broker vox runs.",
+    )
+    kafka_port: int | None = Field(None, ge=1, le=65535, description="Port of the local broker; unset: a free one.")
+    kafka_heap_mb: int = Field(512, ge=128, description="JVM heap of the local broker.")
+    topic_prefix: str = Field("vox.", pattern=r"^[A-Za-z0-9._-]*$", description="Prefix of every vox topic.")
+    topic_partitions: int = Field(4, ge=1, le=1000, description="Partitions of each topic `vox topics create` makes.")
+    topic_replication: int = Field(1, ge=1, le=16, description="Replication factor of those topics.")
+    clickhouse_url: str | None = Field(
+        None,
+        validation_alias=AliasChoices("CLICKHOUSE_URL", "VOX_CLICKHOUSE_URL", "clickhouse_url"),
+        description=f"{CLICKHOUSE_URL_FORMS}; unset: chDB under VOX_HOME/chdb.",
+    )
+    consumer_group: str = Field("vox-worker", min_length=1, description="Kafka consumer group (and Faust app id).")
+    batch_max_events: int = Field(2000, ge=1, le=100_000, description="Largest batch the worker validates and writes.")
+    batch_max_wait_s: float = Field(0.5, gt=0, le=60, description="Longest a batch waits to fill before it is written.")
+    write_retry_max_s: float = Field(30.0, gt=0, description="Longest pause between retries of a failed ClickHouse write.")
+    web_host: str = Field("127.0.0.1", description="Address of the worker's HTTP server (/metrics).")
+    web_port: int = Field(6066, ge=1, le=65535, description="Port of the worker's HTTP server.")
+    log_level: Literal["debug", "info", "warn", "error"] = Field("warn", description="Worker log level.")
+
+    @field_validator("clickhouse_url")
+    @classmethod
+    def _check_clickhouse_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_clickhouse_url(value)
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = os.environ.get("VOX_CONFIG")
+        if config_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
+        return tuple(sources)
+
+    # -- derived values ---------------------------------------------------------------------
+
+    @property
+    def clickhouse(self) -> ClickHouseTarget:
+        url = self.clickhouse_url or f"chdb://{self.home.resolve() / 'chdb'}"
+        return parse_clickhouse_url(url)
+
+    def topic(self, name: str) -> str:
+        return f"{self.topic_prefix}{name}"
+
+
+ENV_NAMES = {"kafka_bootstrap": "KAFKA_BOOTSTRAP", "clickhouse_url": "CLICKHOUSE_URL"}
+
+
+def env_name(field: str) -> str:
+    return ENV_NAMES.get(field, f"VOX_{field.upper()}")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment and VOX_CONFIG, or a ConfigError naming what to fix."""
+    config_file = os.environ.get("VOX_CONFIG")
+    if config_file and not Path(config_file).is_file():
+        raise ConfigError(f"VOX_CONFIG names {config_file!r}, which is not a readable file")
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else "settings"
+        field = next((name for name, env in ENV_NAMES.items() if field == env), field)
+        message = first["msg"].removeprefix("Value error, ")
+        if first["type"] == "extra_forbidden":
+            message = "unknown setting (see the configuration table in README.md)"
+        raise ConfigError(f"{env_name(field.lower())}: {message}") from None
+    except ValueError as exc:  # a malformed TOML file
+        raise ConfigError(f"VOX_CONFIG file {config_file}: {exc}") from None

@@ -1,0 +1,207 @@
+"""All ClickHouse access: one small interface over embedded chDB and a real server.
+
+Everything else in vox talks to a `Store`; nothing else imports chdb or clickhouse_driver.
+Differences between ClickHouse versions (the 18.16 server Debian ships has no DateTime64 and
+no LowCardinality) are settled here, in `Dialect`, and nowhere else.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Iterable, Sequence
+
+from vox.errors import UnreachableError, VoxError
+from vox.settings import ClickHouseTarget
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """The few SQL spellings that depend on the server version."""
+
+    version: tuple[int, ...]
+
+    @property
+    def modern(self) -> bool:
+        return self.version >= (20, 1)
+
+    @property
+    def timestamp(self) -> str:
+        # 18.x has no sub-second DateTime; events keep millisecond order on modern servers.
+        return "DateTime64(3, 'UTC')" if self.modern else "DateTime('UTC')"
+
+    @property
+    def label(self) -> str:
+        # A short, repetitive string (family, role, brand...): dictionary-encoded where possible.
+        return "LowCardinality(String)" if self.modern else "String"
+
+    def render(self, sql: str, database: str) -> str:
+        return sql.format(db=quote_identifier(database), ts=self.timestamp, label=self.label)
+
+
+def quote_identifier(name: str) -> str:
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        raise VoxError(f"ClickHouse database name {name!r} must be letters, digits and underscores")
+    return name
+
+
+def quote(value: Any) -> str:
+    """A ClickHouse literal for a Python value (strings escaped, used for IN lists)."""
+    if isinstance(value, str):
+        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    raise TypeError(f"cannot quote {type(value).__name__}")
+
+
+def in_list(values: Iterable[Any]) -> str:
+    return "(" + ",".join(quote(v) for v in values) + ")"
+
+
+def parse_version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", text)[:3])
+
+
+class Store:
+    """A ClickHouse database: run DDL, query rows, insert batches."""
+
+    target: ClickHouseTarget
+    dialect: Dialect
+
+    @property
+    def database(self) -> str:
+        return self.target.database
+
+    def render(self, sql: str) -> str:
+        return self.dialect.render(sql, self.database)
+
+    def execute(self, sql: str) -> None:
+        raise NotImplementedError
+
+    def query(self, sql: str) -> list[tuple]:
+        raise NotImplementedError
+
+    def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def scalar(self, sql: str) -> Any:
+        rows = self.query(sql)
+        return rows[0][0] if rows else None
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+    raise TypeError(f"cannot send {type(value).__name__} to chDB")
+
+
+class ChdbStore(Store):
+    """Embedded ClickHouse (chDB), persisted in a directory; one process may open it at a time."""
+
+    def __init__(self, target: ClickHouseTarget):
+        from chdb import session  # imported here: loading the engine costs ~1 s and 100 MB
+
+        assert target.path is not None
+        self.target = target
+        target.path.mkdir(parents=True, exist_ok=True)
+        try:
+            self._session = session.Session(str(target.path))
+        except Exception as exc:  # chDB reports a held directory as a generic error
+            raise UnreachableError(
+                f"cannot open chDB at {target.path}: another vox process (a running worker?) holds it; "
+                "stop that process or point CLICKHOUSE_URL elsewhere"
+            ) from exc
+        self.dialect = Dialect(parse_version(self._run("SELECT version()", "TSV").strip()))
+
+    def _run(self, sql: str, fmt: str = "CSV") -> str:
+        try:
+            result = self._session.query(sql, fmt)
+        except Exception as exc:
+            raise VoxError(f"ClickHouse (chDB) rejected a query: {_first_line(exc)}") from exc
+        return result.bytes().decode("utf-8") if result is not None else ""
+
+    def execute(self, sql: str) -> None:
+        self._run(sql)
+
+    def query(self, sql: str) -> list[tuple]:
+        text = self._run(sql, "JSONCompact")
+        return [tuple(row) for row in json.loads(text)["data"]] if text else []
+
+    def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        if not rows:
+            return
+        body = "\n".join(json.dumps(list(row), default=_json_value, ensure_ascii=False) for row in rows)
+        self._run(f"INSERT INTO {self.database}.{table} ({', '.join(columns)}) FORMAT JSONCompactEachRow\n{body}")
+
+    def close(self) -> None:
+        self._session.close()
+
+
+class ServerStore(Store):
+    """A ClickHouse server over the native protocol (clickhouse-driver)."""
+
+    def __init__(self, target: ClickHouseTarget, connect_timeout: float = 5.0):
+        from clickhouse_driver import Client
+
+        self.target = target
+        self._client = Client(
+            host=target.host,
+            port=target.port,
+            user=target.user,
+            password=target.password,
+            secure=target.secure,
+            connect_timeout=connect_timeout,
+            settings={"strings_as_bytes": False},
+        )
+        try:
+            version = self._client.execute("SELECT version()")[0][0]
+        except Exception as exc:
+            raise UnreachableError(
+                f"cannot reach ClickHouse at {target.host}:{target.port} ({_first_line(exc)}); "
+                "is the server running, and is CLICKHOUSE_URL right?"
+            ) from exc
+        self.dialect = Dialect(parse_version(version))
+
+    def _call(self, sql: str, rows: Sequence[Sequence[Any]] | None = None) -> list[tuple]:
+        try:
+            if rows is None:
+                return self._client.execute(sql)
+            self._client.execute(sql, rows)
+            return []
+        except Exception as exc:
+            raise VoxError(f"ClickHouse server rejected a query: {_first_line(exc)}") from exc
+
+    def execute(self, sql: str) -> None:
+        self._call(sql)
+
+    def query(self, sql: str) -> list[tuple]:
+        return self._call(sql)
+
+    def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            self._call(f"INSERT INTO {self.database}.{table} ({', '.join(columns)}) VALUES", rows)
+
+    def close(self) -> None:
+        self._client.disconnect()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0][:300]
+
+
+def open_store(target: ClickHouseTarget) -> Store:
+    store: Store = ChdbStore(target) if target.kind == "chdb" else ServerStore(target)
+    store.execute(f"CREATE DATABASE IF NOT EXISTS {quote_identifier(target.database)}")
+    return store

@@ -1,0 +1,89 @@
+"""vox's Kafka topics: names, which family each carries, creating them, reaching the cluster."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from vox.errors import UnreachableError, VoxError
+from vox.settings import Settings
+
+#: input topic suffix -> event family it carries
+INPUT_TOPICS = {"reviews": "review", "votes": "vote", "posts": "post", "clicks": "click"}
+DLQ = "dlq"
+
+
+@dataclass(frozen=True)
+class TopicNames:
+    inputs: dict[str, str]  # topic name -> family
+    dlq: str
+
+    def for_family(self, family: str) -> str:
+        return next(topic for topic, fam in self.inputs.items() if fam == family)
+
+    @property
+    def all(self) -> list[str]:
+        return [*self.inputs, self.dlq]
+
+
+def topic_names(settings: Settings) -> TopicNames:
+    return TopicNames(
+        inputs={settings.topic(suffix): family for suffix, family in INPUT_TOPICS.items()},
+        dlq=settings.topic(DLQ),
+    )
+
+
+def bootstrap(settings: Settings) -> str:
+    """The cluster to use: KAFKA_BOOTSTRAP, else the local broker `vox kafka start` runs."""
+    if settings.kafka_bootstrap:
+        return settings.kafka_bootstrap
+    state = settings.home / "kafka" / "broker.json"
+    if state.is_file():
+        return json.loads(state.read_text())["bootstrap"]
+    raise UnreachableError("no Kafka: run `vox kafka start` for a local broker, or set KAFKA_BOOTSTRAP")
+
+
+def admin_client(servers: str, timeout_s: float = 10.0):
+    from kafka import KafkaAdminClient
+    from kafka.errors import KafkaError
+
+    try:
+        return KafkaAdminClient(
+            bootstrap_servers=servers.split(","),
+            client_id="vox-admin",
+            request_timeout_ms=int(timeout_s * 1000),
+            bootstrap_timeout_ms=int(timeout_s * 1000),
+        )
+    except (KafkaError, OSError) as exc:
+        raise UnreachableError(
+            f"cannot reach Kafka at {servers} ({type(exc).__name__}); is the broker running "
+            "(`vox kafka status`), and is KAFKA_BOOTSTRAP right?"
+        ) from None
+
+
+def create_topics(settings: Settings) -> dict[str, str]:
+    """Create every vox topic that does not exist yet; return topic -> 'created' | 'exists'."""
+    from kafka.admin import NewTopic
+    from kafka.errors import KafkaError, TopicAlreadyExistsError
+
+    names = topic_names(settings)
+    admin = admin_client(bootstrap(settings))
+    try:
+        existing = set(admin.list_topics())
+        outcome = {}
+        for topic in names.all:
+            if topic in existing:
+                outcome[topic] = "exists"
+                continue
+            try:
+                admin.create_topics(
+                    [NewTopic(topic, settings.topic_partitions, settings.topic_replication)], validate_only=False
+                )
+                outcome[topic] = "created"
+            except TopicAlreadyExistsError:  # created by someone else meanwhile
+                outcome[topic] = "exists"
+            except KafkaError as exc:
+                raise VoxError(f"cannot create topic {topic}: {exc}") from None
+        return outcome
+    finally:
+        admin.close()
