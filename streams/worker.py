@@ -16,7 +16,7 @@ FAUST_LOG_LEVELS = {"debug": "debug", "info": "info", "warn": "warn", "error": "
 
 def preflight(settings: Settings) -> None:
     """Fail fast, with a one-line reason, before Faust would retry an unreachable broker forever."""
-    admin_client(bootstrap(settings)).close()
+    admin_client(bootstrap(settings), settings.kafka_timeout_s).close()
     create_topics(settings)  # idempotent: only the missing ones
 
 

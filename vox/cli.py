@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 from typing import Callable, NoReturn
@@ -148,8 +149,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _quiet_client_libraries() -> None:
+    """Kafka and ClickHouse clients log every failed connection with a traceback; vox turns
+    those failures into one-line errors itself, so their own chatter is only noise here."""
+    for name in ("clickhouse_driver", "kafka", "aiokafka"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command != "worker":  # the worker's log should show its connection trouble
+        _quiet_client_libraries()
     try:
         settings = load_settings()
         return args.handler(args, settings)

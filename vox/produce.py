@@ -68,7 +68,7 @@ def produce_file(path: Path, settings: Settings, fallback_topic: str | None = No
     try:
         producer = KafkaProducer(
             bootstrap_servers=servers.split(","), acks="all", linger_ms=20, batch_size=256 * 1024,
-            max_request_size=4 * 1024 * 1024, request_timeout_ms=30_000, bootstrap_timeout_ms=10_000,
+            max_request_size=4 * 1024 * 1024, request_timeout_ms=30_000, bootstrap_timeout_ms=int(settings.kafka_timeout_s * 1000),
         )  # fmt: skip
     except KafkaError:
         raise VoxError(f"cannot reach Kafka at {servers}: is the broker running (`vox kafka status`)?") from None

@@ -84,6 +84,7 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("KAFKA_BOOTSTRAP", "VOX_KAFKA_BOOTSTRAP", "kafka_bootstrap"),
         description="host:port[,host:port] of your Kafka cluster; unset: the local broker vox runs.",
     )
+    kafka_timeout_s: float = Field(10.0, gt=0, le=300, description="How long to wait for Kafka before giving up.")
     kafka_port: int | None = Field(None, ge=1, le=65535, description="Port of the local broker; unset: a free one.")
     kafka_heap_mb: int = Field(512, ge=128, description="JVM heap of the local broker.")
     topic_prefix: str = Field("vox.", pattern=r"^[A-Za-z0-9._-]*$", description="Prefix of every vox topic.")

@@ -118,6 +118,8 @@ class ChdbStore(Store):
         try:
             self._session = session.Session(str(target.path))
         except Exception as exc:  # chDB reports a held directory as a generic error
+            if "already initialized" in str(exc):  # one chDB directory per process at a time
+                raise VoxError(f"cannot open chDB at {target.path}: {_first_line(exc)}") from exc
             raise UnreachableError(
                 f"cannot open chDB at {target.path}: another vox process (a running worker?) holds it; "
                 "stop that process or point CLICKHOUSE_URL elsewhere"

@@ -67,7 +67,7 @@ def create_topics(settings: Settings) -> dict[str, str]:
     from kafka.errors import KafkaError, TopicAlreadyExistsError
 
     names = topic_names(settings)
-    admin = admin_client(bootstrap(settings))
+    admin = admin_client(bootstrap(settings), settings.kafka_timeout_s)
     try:
         existing = set(admin.list_topics())
         outcome = {}

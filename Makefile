@@ -1,0 +1,16 @@
+# The two commands of the README. Each installs what it needs first (deploy/setup.sh).
+.PHONY: demo test setup clean
+
+demo:
+	@deploy/setup.sh
+	@.venv/bin/vox demo
+
+test:
+	@deploy/setup.sh test
+	@.venv/bin/python -m pytest
+
+setup:
+	@deploy/setup.sh test
+
+clean:
+	rm -rf .vox .pytest_cache

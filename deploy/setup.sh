@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs what vox needs on a fresh machine; safe to run again (each step skips what is there).
+#   deploy/setup.sh        Python environment (.venv) and the local Kafka broker (Maven Central)
+#   deploy/setup.sh test   the same, plus what the tests start: a real ClickHouse server
+#                          (Debian clickhouse-server, 18.16) and promtool (Debian prometheus)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=${VENV:-.venv}
+PYTHON=${PYTHON:-python3}
+
+say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+
+need_apt=()
+command -v java >/dev/null || need_apt+=(openjdk-17-jre-headless)
+command -v mvn >/dev/null || need_apt+=(maven)
+if [ "${1:-}" = "test" ]; then
+  command -v clickhouse-server >/dev/null || need_apt+=(clickhouse-server)
+fi
+if [ ${#need_apt[@]} -gt 0 ]; then
+  say "installing Debian packages: ${need_apt[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
+
+stamp="$VENV/.vox-installed"
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  say "creating the Python environment in $VENV"
+  [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
+  "$VENV/bin/python" -m pip install -q --upgrade pip
+  "$VENV/bin/python" -m pip install -q -e ".[test]"
+  touch "$stamp"
+fi
+
+if [ ! -f deploy/kafka/dist/.complete ]; then
+  say "installing the local Kafka broker from Maven Central"
+  "$VENV/bin/vox" kafka install >/dev/null
+fi
+say "ready"

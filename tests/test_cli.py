@@ -1,0 +1,80 @@
+"""Bad arguments and bad configuration end in one line that says what to fix, never a traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def vox(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "vox", *args], capture_output=True, text=True, cwd=ROOT,
+                          env={**os.environ, **(env or {})}, timeout=timeout)  # fmt: skip
+
+
+def assert_one_line_error(done: subprocess.CompletedProcess, *words: str) -> None:
+    assert done.returncode != 0
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    for word in words:
+        assert word in lines[0], lines[0]
+
+
+@pytest.mark.parametrize("args, words", [
+    (["frobnicate"], ["invalid choice: 'frobnicate'"]),
+    (["kafka", "restart"], ["invalid choice: 'restart'"]),
+    (["produce"], ["the following arguments are required: file"]),
+    (["db"], ["required: action"]),
+])  # fmt: skip
+def test_bad_arguments(args: list[str], words: list[str]) -> None:
+    done = vox(*args)
+    assert done.returncode == 2
+    assert_one_line_error(done, *words)
+
+
+def test_help_explains_each_command() -> None:
+    done = vox("--help")
+    for command in ("demo", "worker", "kafka", "topics", "db", "sql", "produce", "schemas"):
+        assert f"    {command}" in done.stdout
+
+
+def test_malformed_clickhouse_url(tmp_path: Path) -> None:
+    done = vox("db", "migrate", env={"CLICKHOUSE_URL": "http//oops", "VOX_HOME": str(tmp_path)})
+    assert_one_line_error(done, "CLICKHOUSE_URL", "chdb:///", "clickhouse://")
+
+
+def test_unreachable_clickhouse_server(tmp_path: Path) -> None:
+    done = vox("db", "migrate", env={"CLICKHOUSE_URL": "clickhouse://127.0.0.1:1/vox", "VOX_HOME": str(tmp_path)})
+    assert_one_line_error(done, "cannot reach ClickHouse at 127.0.0.1:1", "CLICKHOUSE_URL")
+
+
+@pytest.mark.parametrize("command", [["topics", "create"], ["worker"], ["produce", "vox/samples/sample-events.jsonl"]])
+def test_unreachable_broker(command: list[str], tmp_path: Path) -> None:
+    env = {"KAFKA_BOOTSTRAP": "127.0.0.1:1", "VOX_KAFKA_TIMEOUT_S": "2", "VOX_HOME": str(tmp_path)}
+    assert_one_line_error(vox(*command, env=env), "cannot reach Kafka at 127.0.0.1:1")
+
+
+def test_no_broker_configured(tmp_path: Path) -> None:
+    done = vox("topics", "create", env={"VOX_HOME": str(tmp_path), "KAFKA_BOOTSTRAP": ""})
+    assert_one_line_error(done, "vox kafka start", "KAFKA_BOOTSTRAP")
+
+
+def test_bad_setting_value(tmp_path: Path) -> None:
+    done = vox("db", "migrate", env={"VOX_BATCH_MAX_EVENTS": "lots", "VOX_HOME": str(tmp_path)})
+    assert_one_line_error(done, "VOX_BATCH_MAX_EVENTS")
+
+
+def test_sql_refuses_writes(tmp_path: Path) -> None:
+    done = vox("sql", "DROP TABLE vox.interactions", env={"VOX_HOME": str(tmp_path)})
+    assert_one_line_error(done, "read-only")
+
+
+def test_missing_file_to_produce(tmp_path: Path) -> None:
+    done = vox("produce", "nope.jsonl", env={"VOX_HOME": str(tmp_path), "KAFKA_BOOTSTRAP": "127.0.0.1:1"})
+    assert_one_line_error(done, "no such file: nope.jsonl")

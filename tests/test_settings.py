@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from vox.errors import ConfigError
+from vox.settings import load_settings, parse_clickhouse_url
+
+
+def test_chdb_url_with_database() -> None:
+    target = parse_clickhouse_url("chdb:///var/lib/vox?database=shop")
+    assert (target.kind, target.path, target.database) == ("chdb", Path("/var/lib/vox"), "shop")
+
+
+def test_server_url() -> None:
+    target = parse_clickhouse_url("clickhouse://analyst:s%40cret@ch.internal:9001/marketing")
+    assert (target.kind, target.host, target.port, target.user, target.password, target.database) == (
+        "server", "ch.internal", 9001, "analyst", "s@cret", "marketing")  # fmt: skip
+    assert parse_clickhouse_url("clickhouses://h/db").port == 9440
+
+
+@pytest.mark.parametrize("url, words", [
+    ("localhost:9000", "must look like chdb:///path"),
+    ("postgres://h/db", "must look like"),
+    ("clickhouse:///db", "needs a host"),
+    ("clickhouse://h:port/db", "port"),
+    ("chdb://", "needs a directory"),
+])  # fmt: skip
+def test_malformed_clickhouse_url_says_what_to_fix(url: str, words: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CLICKHOUSE_URL", url)
+    with pytest.raises(ConfigError) as error:
+        load_settings()
+    message = str(error.value)
+    assert message.startswith("CLICKHOUSE_URL: ") and words in message and "\n" not in message
+
+
+def test_environment_overrides_config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "vox.toml"
+    config.write_text('topic_partitions = 12\nbatch_max_events = 500\nkafka_bootstrap = "k1:9092"\n')
+    monkeypatch.setenv("VOX_CONFIG", str(config))
+    monkeypatch.setenv("VOX_BATCH_MAX_EVENTS", "300")
+    settings = load_settings()
+    assert (settings.topic_partitions, settings.batch_max_events, settings.kafka_bootstrap) == (12, 300, "k1:9092")
+
+
+def test_unknown_key_in_config_file_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "vox.toml"
+    config.write_text("topic_partitons = 12\n")
+    monkeypatch.setenv("VOX_CONFIG", str(config))
+    with pytest.raises(ConfigError, match="VOX_TOPIC_PARTITONS: unknown setting"):
+        load_settings()
+
+
+def test_missing_config_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VOX_CONFIG", "/nowhere/vox.toml")
+    with pytest.raises(ConfigError, match="not a readable file"):
+        load_settings()
+
+
+def test_out_of_range_value(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VOX_TOPIC_PARTITIONS", "0")
+    with pytest.raises(ConfigError, match="VOX_TOPIC_PARTITIONS: Input should be greater than or equal to 1"):
+        load_settings()
+
+
+def test_default_clickhouse_is_chdb_under_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("CLICKHOUSE_URL", raising=False)
+    monkeypatch.setenv("VOX_HOME", str(tmp_path))
+    target = load_settings().clickhouse
+    assert (target.kind, target.path, target.database) == ("chdb", tmp_path / "chdb", "vox")

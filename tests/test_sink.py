@@ -1,0 +1,90 @@
+"""The sink writes each event once, whatever is replayed, on both ClickHouse engines."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timezone
+
+from streams.sink import IngestSink
+from tests.factories import click, encode, review, vote
+from vox.metrics import WorkerMetrics
+from vox.triage import RawMessage
+
+TOPICS = {"vox.reviews": "review", "vox.votes": "vote", "vox.posts": "post", "vox.clicks": "click"}
+
+
+class DeadLetterLog:
+    """Collects what the sink hands to the dead-letter publisher (the Kafka side is covered
+    end to end in test_e2e.py)."""
+
+    def __init__(self) -> None:
+        self.published: list = []
+
+    async def __call__(self, rejections) -> None:
+        self.published.extend(rejections)
+
+
+def make_sink(store) -> tuple[IngestSink, DeadLetterLog, WorkerMetrics]:
+    dead, metrics = DeadLetterLog(), WorkerMetrics()
+    clock = lambda: datetime(2026, 3, 1, tzinfo=timezone.utc)  # noqa: E731
+    return IngestSink(store, TOPICS, dead, metrics, clock=clock), dead, metrics
+
+
+def counts(store) -> tuple[int, int]:
+    db = store.database
+    return (int(store.scalar(f"SELECT count() FROM {db}.interactions")),
+            int(store.scalar(f"SELECT count() FROM {db}.dead_letters")))  # fmt: skip
+
+
+def batch() -> list[RawMessage]:
+    values = [("vox.reviews", encode(review())), ("vox.reviews", b"{oops"), ("vox.votes", encode(vote())),
+              ("vox.clicks", encode(click())), ("vox.clicks", encode(review())), ("vox.reviews", b"")]  # fmt: skip
+    return [RawMessage(topic, 0, offset, value, timestamp_ms=1_772_400_000_000) for offset, (topic, value) in enumerate(values)]
+
+
+def test_valid_rows_and_dead_letters_are_written(store) -> None:
+    sink, dead, metrics = make_sink(store)
+    report = asyncio.run(sink.write_batch(batch()))
+    sink.close()
+    assert (report.written, report.rejected, report.duplicates) == (3, 3, 0)
+    assert counts(store) == (3, 3)
+    assert sorted(r.reason_class for r in dead.published) == ["empty", "not_json", "wrong_topic"]
+    reasons = dict(store.query(f"SELECT reason_class, reason FROM {store.database}.dead_letters"))
+    assert reasons["wrong_topic"] == "a review event was published to vox.clicks, which carries click events only"
+    assert metrics.registry.get_sample_value("vox_events_consumed_total", {"topic": "vox.reviews"}) == 3
+    assert metrics.registry.get_sample_value("vox_events_valid_total", {"topic": "vox.reviews"}) == 1
+    assert metrics.registry.get_sample_value(
+        "vox_events_rejected_total", {"topic": "vox.clicks", "reason_class": "wrong_topic"}) == 1  # fmt: skip
+
+
+def test_a_replayed_batch_adds_nothing(store) -> None:
+    messages = batch()
+    sink, _, metrics = make_sink(store)
+    asyncio.run(sink.write_batch(messages))
+    again = asyncio.run(sink.write_batch(messages))
+    sink.close()
+    assert (again.written, again.duplicates) == (0, 3)
+    assert counts(store) == (3, 3)
+    assert metrics.registry.get_sample_value("vox_events_duplicate_total", {"table": "interactions"}) == 3
+    assert metrics.registry.get_sample_value("vox_events_duplicate_total", {"table": "dead_letters"}) == 3
+
+
+def test_a_resent_event_is_stored_once(store) -> None:
+    event = encode(review(event_id="same-id"))
+    sink, _, _ = make_sink(store)
+    first = [RawMessage("vox.reviews", 0, 1, event), RawMessage("vox.reviews", 0, 2, event)]  # twice in one batch
+    later = [RawMessage("vox.reviews", 3, 900, event)]  # again, elsewhere, later
+    asyncio.run(sink.write_batch(first))
+    report = asyncio.run(sink.write_batch(later))
+    sink.close()
+    assert report.duplicates == 1
+    assert counts(store) == (1, 0)
+
+
+def test_big_batches_are_looked_up_in_chunks(store) -> None:
+    messages = [RawMessage("vox.clicks", 1, n, encode(click(customer_id=f"c{n % 300}"))) for n in range(2500)]
+    sink, _, _ = make_sink(store)
+    assert asyncio.run(sink.write_batch(messages)).written == 2500
+    assert asyncio.run(sink.write_batch(messages[1000:])).duplicates == 1500
+    sink.close()
+    assert counts(store) == (2500, 0)

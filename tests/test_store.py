@@ -1,0 +1,44 @@
+"""The ClickHouse layer on both engines: chDB (26.x) and the Debian server (18.16)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from vox.interactions import INTERACTION_COLUMNS, interaction_row
+from vox.migrations import MIGRATIONS, migrate
+from vox.triage import RawMessage
+from schemas import EVENT_ADAPTER
+from tests.factories import encode, review
+
+
+def test_migrations_are_idempotent(store) -> None:
+    assert migrate(store) == []  # the fixture applied them already
+    versions = store.query(f"SELECT version FROM {store.database}.schema_migrations")
+    assert sorted(int(v) for (v,) in versions) == [m.version for m in MIGRATIONS]
+    tables = {name for (name,) in store.query(f"SELECT name FROM system.tables WHERE database = '{store.database}'")}
+    assert {"interactions", "dead_letters", "schema_migrations"} <= tables
+
+
+def test_dialect_follows_the_server_version(store) -> None:
+    column_type = store.scalar(
+        f"SELECT type FROM system.columns WHERE database = '{store.database}' "
+        "AND table = 'interactions' AND name = 'occurred_at'"
+    )
+    if store.dialect.version >= (20, 1):
+        assert column_type == "DateTime64(3, 'UTC')"
+    else:
+        assert store.dialect.version[:2] == (18, 16) and column_type == "DateTime('UTC')"
+
+
+def test_an_interaction_round_trips(store) -> None:
+    event = EVENT_ADAPTER.validate_json(encode(review(text="Très bien, l'accordeur est \"précis\"\\", rating=5)))
+    now = datetime(2026, 3, 1, 10, 0, 1, tzinfo=timezone.utc)
+    store.insert("interactions", INTERACTION_COLUMNS, [interaction_row(event, RawMessage("vox.reviews", 2, 41, b""), now)])
+    (row,) = store.query(
+        f"SELECT event_id, customer_id, rating, text, text_length, brand, source_partition, source_offset, "
+        f"toString(occurred_at), accepted FROM {store.database}.interactions"
+    )
+    assert row[0] == event.event_id and row[1] == "alice" and int(row[2]) == 5
+    assert row[3] == event.text and int(row[4]) == len(event.text) and row[5] == "Acme"
+    assert (int(row[6]), int(row[7])) == (2, 41)
+    assert row[8].startswith("2026-03-01 10:00:00") and row[9] is None
