@@ -58,6 +58,10 @@ def build_app(settings: Settings, store: Store, metrics: WorkerMetrics) -> faust
         web_port=settings.web_port,
         web_in_thread=False,
         producer_acks=-1,
+        # Faust's 60 s default leaves a crashed worker's partitions idle for a minute; heartbeats
+        # come from a background task, so a slow batch does not count as silence.
+        broker_session_timeout=settings.consumer_session_timeout_s,
+        broker_heartbeat_interval=settings.consumer_session_timeout_s / 5,
     )
     inputs = app.topic(*names.inputs, key_type=bytes, value_type=bytes, allow_empty=True)
     dlq = app.topic(names.dlq, key_type=bytes, value_type=bytes)

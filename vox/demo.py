@@ -7,102 +7,17 @@ worker has written every message, stops it, and prints what landed in ClickHouse
 
 from __future__ import annotations
 
-import os
-import re
-import signal
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
-from vox.errors import VoxError
-from vox.local_kafka import LocalKafka, free_port
+from vox.local_kafka import LocalKafka
 from vox.migrations import migrate
 from vox.produce import produce_file
 from vox.settings import Settings
 from vox.store import Store, open_store
 from vox.topics import create_topics
+from vox.worker_process import WorkerProcess
 
 SAMPLE = Path(__file__).parent / "samples" / "sample-events.jsonl"
-WORKER_START_TIMEOUT_S = 60.0
-DRAIN_TIMEOUT_S = 120.0
-
-
-def scrape(url: str) -> str | None:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return response.read().decode()
-    except OSError:
-        return None
-
-
-def metric_total(text: str, name: str) -> float:
-    """Sum of every sample of a counter in Prometheus text format."""
-    return sum(float(value) for value in re.findall(rf"^{name}_total{{[^}}]*}} (\S+)$", text, re.MULTILINE))
-
-
-class WorkerProcess:
-    """A real `vox worker` in a child process, watched through its /metrics page."""
-
-    def __init__(self, settings: Settings, env: dict[str, str] | None = None):
-        self.settings = settings
-        self.port = free_port()
-        self.log_path = settings.home.resolve() / "worker.log"
-        self.env = {**os.environ, **(env or {}), "VOX_WEB_PORT": str(self.port), "VOX_HOME": str(settings.home.resolve())}
-        self.process: subprocess.Popen | None = None
-
-    @property
-    def metrics_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/metrics"
-
-    def start(self) -> None:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "vox", "worker"], env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-            )  # fmt: skip
-        deadline = time.monotonic() + WORKER_START_TIMEOUT_S
-        while scrape(self.metrics_url) is None:
-            if self.process.poll() is not None:
-                raise VoxError(f"the worker exited at start; see {self.log_path}: {self._log_tail()}")
-            if time.monotonic() > deadline:
-                self.stop()
-                raise VoxError(f"the worker did not start within {WORKER_START_TIMEOUT_S:.0f} s; see {self.log_path}")
-            time.sleep(0.3)
-
-    def consumed(self) -> float:
-        text = scrape(self.metrics_url) or ""
-        return metric_total(text, "vox_events_consumed")
-
-    def wait_consumed(self, expected: int, timeout_s: float = DRAIN_TIMEOUT_S) -> float:
-        """Wait until the worker has written at least `expected` messages; return the count."""
-        deadline = time.monotonic() + timeout_s
-        while (seen := self.consumed()) < expected:
-            if self.process is not None and self.process.poll() is not None:
-                raise VoxError(f"the worker stopped unexpectedly; see {self.log_path}: {self._log_tail()}")
-            if time.monotonic() > deadline:
-                raise VoxError(f"the worker wrote {seen:.0f} of {expected} messages in {timeout_s:.0f} s")
-            time.sleep(0.2)
-        return seen
-
-    def stop(self, timeout_s: float = 30.0) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout_s)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-
-    def _log_tail(self) -> str:
-        try:
-            lines = [line for line in self.log_path.read_text(errors="replace").splitlines() if line.strip()]
-        except OSError:
-            return ""
-        return " | ".join(lines[-3:])[-500:]
 
 
 def summary(store: Store) -> str:

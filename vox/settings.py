@@ -76,7 +76,8 @@ def parse_clickhouse_url(url: str, default_database: str = "vox") -> ClickHouseT
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="VOX_", extra="forbid", populate_by_name=True)
+    # env_ignore_empty: `KAFKA_BOOTSTRAP=` means unset, as operators expect
+    model_config = SettingsConfigDict(env_prefix="VOX_", extra="forbid", populate_by_name=True, env_ignore_empty=True)
 
     home: Path = Field(Path(".vox"), description="Directory for local state: broker, chDB data, logs.")
     kafka_bootstrap: str | None = Field(
@@ -96,6 +97,10 @@ class Settings(BaseSettings):
         description=f"{CLICKHOUSE_URL_FORMS}; unset: chDB under VOX_HOME/chdb.",
     )
     consumer_group: str = Field("vox-worker", min_length=1, description="Kafka consumer group (and Faust app id).")
+    consumer_session_timeout_s: float = Field(
+        15.0, ge=6, le=300,  # brokers refuse less than group.min.session.timeout.ms (6 s by default)
+        description="How long the group waits for a silent worker before giving its partitions to another.",
+    )
     batch_max_events: int = Field(2000, ge=1, le=100_000, description="Largest batch the worker validates and writes.")
     batch_max_wait_s: float = Field(0.5, gt=0, le=60, description="Longest a batch waits to fill before it is written.")
     write_retry_max_s: float = Field(30.0, gt=0, description="Longest pause between retries of a failed ClickHouse write.")
@@ -134,6 +139,15 @@ class Settings(BaseSettings):
 
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}{name}"
+
+    def as_env(self) -> dict[str, str]:
+        """These settings as environment variables, for a child process (`vox worker`)."""
+        env = {}
+        for field in type(self).model_fields:
+            value = getattr(self, field)
+            if value is not None:
+                env[env_name(field)] = str(value.resolve() if isinstance(value, Path) else value)
+        return env
 
 
 ENV_NAMES = {"kafka_bootstrap": "KAFKA_BOOTSTRAP", "clickhouse_url": "CLICKHOUSE_URL"}

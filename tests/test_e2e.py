@@ -1,0 +1,199 @@
+"""End to end through a real Kafka broker, a real `vox worker` process and real ClickHouse
+(chDB and the Debian server): N valid and M invalid events in, exactly N rows and M dead
+letters out, and the same counts after the worker re-reads part of the stream."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.structs import OffsetAndMetadata
+
+from tests.factories import FACTORIES, encode, review
+from vox.local_kafka import LocalKafka
+from vox.settings import Settings, parse_clickhouse_url
+from vox.store import open_store
+from vox.topics import create_topics, topic_names
+from vox.worker_process import WorkerProcess
+
+pytestmark = pytest.mark.e2e
+
+VALID_PER_FAMILY = 150
+# (topic family, raw bytes, expected reason class): every kind of bad input the DLQ handles
+INVALID = [
+    ("review", b"not json at all", "not_json"),
+    ("review", b'{"type": "review", "text": "caf\xe9"}', "not_utf8"),
+    ("vote", b"[1, 2, 3]", "not_object"),
+    ("post", b'"just a string"', "not_object"),
+    ("click", b"", "empty"),
+    ("review", encode(review(rating=0)), "invalid_field"),
+    ("review", encode(review(rating=6)), "invalid_field"),
+    ("review", encode(review(occurred_at="2026-03-01T10:00:00")), "invalid_field"),
+    ("review", encode(review(text="x" * 25_000)), "too_large"),
+    ("review", encode({k: v for k, v in review().items() if k != "brand"}), "missing_field"),
+    ("vote", encode(review(type="purchase")), "unknown_family"),
+    ("click", encode(review()), "wrong_topic"),
+]
+
+
+def settings_for_test(kafka_home: Path, clickhouse_url: str, home: Path) -> Settings:
+    """Own topics and consumer group per test, on the session's broker."""
+    tag = uuid.uuid4().hex[:8]
+    state = LocalKafka(Settings(home=kafka_home)).state()
+    assert state is not None and state.running
+    return Settings(home=home, kafka_bootstrap=state.bootstrap, clickhouse_url=clickhouse_url,
+                    topic_prefix=f"e2e{tag}.", consumer_group=f"e2e-{tag}", topic_partitions=3,
+                    batch_max_events=100, batch_max_wait_s=0.2, consumer_session_timeout_s=6)  # fmt: skip
+
+
+def publish(settings: Settings) -> tuple[int, int]:
+    names = topic_names(settings)
+    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+    valid, bad = 0, iter(INVALID)
+    for n in range(VALID_PER_FAMILY):
+        for family, make in FACTORIES.items():
+            event = make(event_id=f"{family}-{n}", customer_id=f"cust-{n % 37}")
+            producer.send(names.for_family(family), key=event["customer_id"].encode(), value=encode(event))
+            valid += 1
+        # bad messages spread through the stream: the worker must keep going past each one
+        if n % 12 == 0 and (case := next(bad, None)) is not None:
+            family, raw, _ = case
+            producer.send(names.for_family(family), value=raw)
+    assert next(bad, None) is None, "every bad message was sent"
+    producer.flush()
+    producer.close()
+    return valid, len(INVALID)
+
+
+def table_counts(clickhouse_url: str) -> dict:
+    with open_store(parse_clickhouse_url(clickhouse_url)) as store:
+        db = store.database
+        return {
+            "interactions": int(store.scalar(f"SELECT count() FROM {db}.interactions")),
+            "distinct_events": int(store.scalar(f"SELECT uniqExact(event_id) FROM {db}.interactions")),
+            "dead_letters": int(store.scalar(f"SELECT count() FROM {db}.dead_letters")),
+            "reasons": sorted(r for (r,) in store.query(f"SELECT reason_class FROM {db}.dead_letters")),
+            "families": dict((f, int(c)) for f, c in store.query(
+                f"SELECT event_type, count() FROM {db}.interactions GROUP BY event_type")),  # fmt: skip
+        }
+
+
+def dlq_messages(settings: Settings, expected: int) -> list:
+    consumer = KafkaConsumer(topic_names(settings).dlq, bootstrap_servers=settings.kafka_bootstrap,
+                             auto_offset_reset="earliest", consumer_timeout_ms=5000, group_id=None)  # fmt: skip
+    messages = []
+    for message in consumer:
+        messages.append(message)
+        if len(messages) >= expected:
+            break
+    consumer.close()
+    return messages
+
+
+def rewind_group(settings: Settings, fraction: float) -> int:
+    """Move the (stopped) worker's committed offsets back, as an operator replaying would;
+    return how many messages it will read again."""
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=settings.consumer_group,
+                             enable_auto_commit=False)  # fmt: skip
+    partitions = [TopicPartition(topic, p) for topic in topic_names(settings).inputs
+                  for p in range(settings.topic_partitions)]  # fmt: skip
+    consumer.assign(partitions)
+    again, offsets = 0, {}
+    for tp in partitions:
+        committed = consumer.committed(tp) or 0
+        target = int(committed * (1 - fraction))
+        offsets[tp] = OffsetAndMetadata(target, "", -1)
+        again += committed - target
+    consumer.commit(offsets)
+    consumer.close()
+    return again
+
+
+def test_events_land_once_with_dead_letters_and_survive_a_replay(kafka_home: Path, clickhouse_url: str,
+                                                                   tmp_path: Path) -> None:  # fmt: skip
+    started = time.monotonic()
+    settings = settings_for_test(kafka_home, clickhouse_url, tmp_path)
+    create_topics(settings)
+    valid, invalid = publish(settings)
+
+    worker = WorkerProcess(settings)
+    worker.start()
+    try:
+        worker.wait_consumed(valid + invalid, timeout_s=90)
+    finally:
+        worker.stop()
+
+    first = table_counts(clickhouse_url)
+    assert first["interactions"] == valid == first["distinct_events"]
+    assert first["families"] == {family: VALID_PER_FAMILY for family in FACTORIES}
+    assert first["dead_letters"] == invalid
+    assert first["reasons"] == sorted(reason for _, _, reason in INVALID)
+
+    dead = dlq_messages(settings, invalid)
+    assert len(dead) == invalid
+    originals = sorted(raw for _, raw, _ in INVALID)
+    assert sorted(message.value for message in dead) == originals  # the original bytes, untouched
+    headers = dict(dead[0].headers)
+    assert {"vox-source-topic", "vox-source-partition", "vox-source-offset", "vox-reason", "vox-reason-class"} <= set(headers)
+
+    # Replay: half of every partition is read again by a fresh worker process.
+    replayed = rewind_group(settings, fraction=0.5)
+    assert replayed > valid // 3
+    worker = WorkerProcess(settings)
+    worker.start()
+    try:
+        worker.wait_consumed(replayed, timeout_s=90)
+    finally:
+        worker.stop()
+    second = table_counts(clickhouse_url)
+    assert second == first
+    print(f"\ne2e ({parse_clickhouse_url(clickhouse_url).kind}): {valid} valid + {invalid} invalid, "
+          f"{replayed} replayed, {time.monotonic() - started:.1f} s wall")  # fmt: skip
+
+
+def committed_total(settings: Settings) -> int:
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=settings.consumer_group,
+                             enable_auto_commit=False)  # fmt: skip
+    total = sum(consumer.committed(TopicPartition(topic, p)) or 0
+                for topic in topic_names(settings).inputs for p in range(settings.topic_partitions))  # fmt: skip
+    consumer.close()
+    return total
+
+
+def test_a_worker_killed_mid_stream_loses_and_doubles_nothing(kafka_home: Path, chdb_dir: Path, tmp_path: Path) -> None:
+    """SIGKILL between batches or in the middle of one: offsets were committed only for what
+    was written, and what is read again is not written twice."""
+    url = f"chdb://{chdb_dir}?database=crash{uuid.uuid4().hex[:8]}"
+    settings = settings_for_test(kafka_home, url, tmp_path)
+    create_topics(settings)
+    names = topic_names(settings)
+    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", linger_ms=20)
+    total = 20_000
+    for n in range(total):
+        family = ("review", "vote", "post", "click")[n % 4]
+        event = FACTORIES[family](event_id=f"k{n}", customer_id=f"c{n % 997}")
+        producer.send(names.for_family(family), key=event["customer_id"].encode(), value=encode(event))
+    producer.flush()
+    producer.close()
+
+    worker = WorkerProcess(settings)
+    worker.start()
+    worker.wait_consumed(total // 4, timeout_s=90)
+    worker.process.kill()  # no clean shutdown, no final commit
+    worker.process.wait()
+
+    left = total - committed_total(settings)
+    assert left > 0, "the kill came after the last commit: make the stream longer"
+    worker = WorkerProcess(settings)
+    worker.start()
+    try:
+        worker.wait_consumed(left, timeout_s=120)
+    finally:
+        worker.stop()
+    counts = table_counts(url)
+    assert counts["interactions"] == counts["distinct_events"] == total
+    assert counts["dead_letters"] == 0
