@@ -94,13 +94,29 @@ def dlq_messages(settings: Settings, expected: int) -> list:
     return messages
 
 
-def rewind_group(settings: Settings, fraction: float) -> int:
-    """Move the (stopped) worker's committed offsets back, as an operator replaying would;
-    return how many messages it will read again."""
+def drain(settings: Settings, expected: int, timeout_s: float = 120) -> None:
+    """Run a worker process until it has consumed `expected` messages, then stop it cleanly."""
+    worker = WorkerProcess(settings)
+    worker.start()
+    try:
+        worker.wait_consumed(expected, timeout_s=timeout_s)
+    finally:
+        worker.stop()
+
+
+def group_consumer(settings: Settings) -> tuple[KafkaConsumer, list[TopicPartition]]:
+    """A consumer in the worker's group (not subscribed: it only reads and moves offsets)."""
     consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=settings.consumer_group,
                              enable_auto_commit=False)  # fmt: skip
     partitions = [TopicPartition(topic, p) for topic in topic_names(settings).inputs
                   for p in range(settings.topic_partitions)]  # fmt: skip
+    return consumer, partitions
+
+
+def rewind_group(settings: Settings, fraction: float) -> int:
+    """Move the (stopped) worker's committed offsets back, as an operator replaying would;
+    return how many messages it will read again."""
+    consumer, partitions = group_consumer(settings)
     consumer.assign(partitions)
     again, offsets = 0, {}
     for tp in partitions:
@@ -120,12 +136,7 @@ def test_events_land_once_with_dead_letters_and_survive_a_replay(kafka_home: Pat
     create_topics(settings)
     valid, invalid = publish(settings)
 
-    worker = WorkerProcess(settings)
-    worker.start()
-    try:
-        worker.wait_consumed(valid + invalid, timeout_s=90)
-    finally:
-        worker.stop()
+    drain(settings, valid + invalid)
 
     first = table_counts(clickhouse_url)
     assert first["interactions"] == valid == first["distinct_events"]
@@ -143,12 +154,7 @@ def test_events_land_once_with_dead_letters_and_survive_a_replay(kafka_home: Pat
     # Replay: half of every partition is read again by a fresh worker process.
     replayed = rewind_group(settings, fraction=0.5)
     assert replayed > valid // 3
-    worker = WorkerProcess(settings)
-    worker.start()
-    try:
-        worker.wait_consumed(replayed, timeout_s=90)
-    finally:
-        worker.stop()
+    drain(settings, replayed)
     second = table_counts(clickhouse_url)
     assert second == first
     print(f"\ne2e ({parse_clickhouse_url(clickhouse_url).kind}): {valid} valid + {invalid} invalid, "
@@ -156,10 +162,8 @@ def test_events_land_once_with_dead_letters_and_survive_a_replay(kafka_home: Pat
 
 
 def committed_total(settings: Settings) -> int:
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=settings.consumer_group,
-                             enable_auto_commit=False)  # fmt: skip
-    total = sum(consumer.committed(TopicPartition(topic, p)) or 0
-                for topic in topic_names(settings).inputs for p in range(settings.topic_partitions))  # fmt: skip
+    consumer, partitions = group_consumer(settings)
+    total = sum(consumer.committed(tp) or 0 for tp in partitions)
     consumer.close()
     return total
 
@@ -188,12 +192,7 @@ def test_a_worker_killed_mid_stream_loses_and_doubles_nothing(kafka_home: Path, 
 
     left = total - committed_total(settings)
     assert left > 0, "the kill came after the last commit: make the stream longer"
-    worker = WorkerProcess(settings)
-    worker.start()
-    try:
-        worker.wait_consumed(left, timeout_s=120)
-    finally:
-        worker.stop()
+    drain(settings, left)
     counts = table_counts(url)
     assert counts["interactions"] == counts["distinct_events"] == total
     assert counts["dead_letters"] == 0
