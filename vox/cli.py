@@ -105,10 +105,53 @@ def _schemas(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _simulate(args: argparse.Namespace, settings: Settings) -> int:
+    from vox.simulator.generate import SimConfig
+    from vox.simulator.run import publish_simulation, write_simulation
+
+    if args.out is None and args.rate is None:
+        raise VoxError("say where the stream goes: --out DIR (files) or --rate N (publish to Kafka, 0 = unthrottled)")
+    config = SimConfig(customers=args.customers, days=args.days, seed=args.seed, staff=args.staff,
+                       invalid_rate=args.invalid_rate, duplicate_rate=args.duplicate_rate,
+                       late_rate=args.late_rate, shifts=args.shifts)  # fmt: skip
+    if args.rate is not None:
+        counts = publish_simulation(config, settings, args.rate, progress=not args.no_progress)
+        print(f"published {counts['published']} messages ({counts['events']} events, {counts['duplicates']} "
+              f"resent, {counts['late']} late, {counts['invalid']} invalid)")  # fmt: skip
+        return 0
+    truth = write_simulation(config, Path(args.out), progress=not args.no_progress)
+    counts = truth["counts"]
+    print(f"wrote {Path(args.out) / 'events.jsonl'}: {counts['events']} events, {counts['duplicates']} resent, "
+          f"{counts['late']} late, {counts['invalid']} invalid; ground truth in {Path(args.out) / 'truth.json'}")  # fmt: skip
+    print("customers per cell: " + ", ".join(f"{cell} {n}" for cell, n in truth["cells"].items()))
+    return 0
+
+
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
     from vox.demo import run_demo
 
     return run_demo(settings, keep_running=args.keep_running)
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1 (got {text})")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    value = float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more (got {text})")
+    return value
+
+
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1 (got {text})")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -130,6 +173,19 @@ def build_parser() -> argparse.ArgumentParser:
         "The main job on embedded defaults: start the local broker, create topics, run the worker, "
         "publish the bundled sample, and show what landed in ClickHouse.",
     ).add_argument("--keep-running", action="store_true", help="leave the broker running afterwards")  # fmt: skip
+    simulate = command("simulate", _simulate, "Generate customer traffic from a population with hidden traits, "
+                       "with a ground-truth file; or publish it live to Kafka.")
+    simulate.add_argument("--customers", type=_positive_int, default=2000, help="customers (default 2000)")
+    simulate.add_argument("--days", type=_positive_int, default=60, help="days of activity (default 60)")
+    simulate.add_argument("--seed", type=int, default=1, help="random seed: same seed, same bytes (default 1)")
+    simulate.add_argument("--out", help="directory for events.jsonl and truth.json")
+    simulate.add_argument("--rate", type=_non_negative_float, help="publish live at this many messages/s (0: unthrottled)")
+    simulate.add_argument("--staff", type=int, default=3, help="very active staff accounts (default 3)")
+    simulate.add_argument("--shifts", type=int, default=4, help="planted sentiment shifts (default 4)")
+    simulate.add_argument("--invalid-rate", type=_fraction, default=0.0, help="share of invalid messages (default 0)")
+    simulate.add_argument("--duplicate-rate", type=_fraction, default=0.01, help="share resent (default 0.01)")
+    simulate.add_argument("--late-rate", type=_fraction, default=0.02, help="share arriving late (default 0.02)")
+    simulate.add_argument("--no-progress", action="store_true", help="no progress bar")
     command("worker", _worker, "Run the streaming worker: validate, write to ClickHouse, reject to the DLQ.")
     kafka = command("kafka", _kafka, "Manage the local single-node Kafka broker (unused when KAFKA_BOOTSTRAP is set).")
     kafka.add_argument("action", choices=["install", "start", "stop", "status"], help="what to do")

@@ -1,0 +1,1 @@
+"""`vox simulate`: realistic customer traffic from a population whose hidden traits are known."""
