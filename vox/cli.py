@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import sys
 from pathlib import Path
 from typing import Callable, NoReturn
@@ -127,6 +128,25 @@ def _simulate(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _import(args: argparse.Namespace, settings: Settings) -> int:
+    if args.source == "stackexchange":
+        from vox.importers.stackexchange import import_stackexchange
+
+        dump = Path(args.path)
+        if not dump.is_dir():
+            raise VoxError(f"{dump} is not a directory: give the folder holding Posts.xml, Votes.xml, ...")
+        out = Path(args.out or f"{dump.resolve().name}.events.jsonl")
+        report = import_stackexchange(dump, out, site=args.site, progress=not args.no_progress)
+    else:
+        from vox.importers.amazon import import_amazon_reviews
+
+        source = Path(args.path)
+        out = Path(args.out or re.sub(r"(\.jsonl?|\.json)?(\.gz)?$", "", source.name) + ".events.jsonl")
+        report = import_amazon_reviews(source, out, category=args.category, progress=not args.no_progress)
+    print(f"{report.summary()}\n-> {out} (publish with `vox produce {out}`)")
+    return 0
+
+
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
     from vox.demo import run_demo
 
@@ -186,6 +206,19 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--duplicate-rate", type=_fraction, default=0.01, help="share resent (default 0.01)")
     simulate.add_argument("--late-rate", type=_fraction, default=0.02, help="share arriving late (default 0.02)")
     simulate.add_argument("--no-progress", action="store_true", help="no progress bar")
+    importer = command("import", _import, "Turn exported history into vox events (JSON lines, time order).")
+    sources = importer.add_subparsers(dest="source", metavar="SOURCE", parser_class=_Parser, required=True)
+    stackexchange = sources.add_parser("stackexchange", help="a Stack Exchange data dump folder (Posts, Users, "
+                                       "Votes, Comments XML)", description="Import a Stack Exchange data dump.")  # fmt: skip
+    stackexchange.add_argument("path", metavar="DUMP_DIR", help="folder holding Posts.xml, Votes.xml, ...")
+    stackexchange.add_argument("--site", help="id prefix (default: from the folder name)")
+    amazon = sources.add_parser("amazon-reviews", help="reviews in the McAuley JSON-lines format (plain or gzip)",
+                                description="Import an Amazon review file (McAuley format).")  # fmt: skip
+    amazon.add_argument("path", metavar="FILE", help="reviews file (.json, .jsonl, optionally .gz)")
+    amazon.add_argument("--category", help="category of the products (default: from the file or folder name)")
+    for source in (stackexchange, amazon):
+        source.add_argument("--out", help="output JSON-lines file (default: NAME.events.jsonl here)")
+        source.add_argument("--no-progress", action="store_true", help="no progress bar")
     command("worker", _worker, "Run the streaming worker: validate, write to ClickHouse, reject to the DLQ.")
     kafka = command("kafka", _kafka, "Manage the local single-node Kafka broker (unused when KAFKA_BOOTSTRAP is set).")
     kafka.add_argument("action", choices=["install", "start", "stop", "status"], help="what to do")

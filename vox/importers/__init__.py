@@ -1,0 +1,1 @@
+"""Importers of real community and review exports (see docs/bring-your-history.md)."""
