@@ -39,11 +39,16 @@ def assert_valid_and_time_ordered(path: Path) -> None:
     assert times == sorted(times)
 
 
+def imported(factory: pytest.TempPathFactory, importer, source: Path) -> tuple[list[dict], object, Path]:
+    """(events, report, output file) of one import of a real sample."""
+    out = factory.mktemp("import") / "events.jsonl"
+    report = importer(need(source), out, progress=False)
+    return read(out), report, out
+
+
 @pytest.fixture(scope="module")
 def stackexchange(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[dict], object, Path]:
-    out = tmp_path_factory.mktemp("se") / "events.jsonl"
-    report = import_stackexchange(need(SE_DUMP), out, progress=False)
-    return read(out), report, out
+    return imported(tmp_path_factory, import_stackexchange, SE_DUMP)
 
 
 def test_stackexchange_counts_by_family_and_kind(stackexchange) -> None:
@@ -102,9 +107,7 @@ def test_stackexchange_output_is_valid_ordered_and_idempotent(stackexchange, tmp
 
 @pytest.fixture(scope="module")
 def amazon(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[dict], object, Path]:
-    out = tmp_path_factory.mktemp("amz") / "events.jsonl"
-    report = import_amazon_reviews(need(AMAZON), out, progress=False)
-    return read(out), report, out
+    return imported(tmp_path_factory, import_amazon_reviews, AMAZON)
 
 
 def test_amazon_counts_and_votes(amazon) -> None:
