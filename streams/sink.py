@@ -70,7 +70,7 @@ class IngestSink:
         dead = [dead_letter_row(rejection, now) for rejection in sorted_out.rejected]
         if sorted_out.rejected:
             await self.publish_dead_letters(sorted_out.rejected)
-        written, _ = await self._with_retry(self._write, list(rows.values()), dead)
+        written, _ = await self._with_retry(self.write_rows, list(rows.values()), dead)
         duplicates = len(sorted_out.accepted) - written
         self._count(messages, sorted_out.rejected, duplicates)
         return BatchReport(len(messages), written, len(sorted_out.rejected), duplicates)
@@ -106,7 +106,8 @@ class IngestSink:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.retry_max_s)
 
-    def _write(self, rows: list[tuple], dead: list[tuple]) -> tuple[int, int]:
+    def write_rows(self, rows: list[tuple], dead: list[tuple]) -> tuple[int, int]:
+        """Insert what is not stored yet; return (rows written, rows already there)."""
         fresh = self._not_yet_stored(rows)
         self.store.insert("interactions", INTERACTION_COLUMNS, fresh)
         fresh_dead = self._dead_letters_not_yet_stored(dead)

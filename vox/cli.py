@@ -147,6 +147,32 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _replay(args: argparse.Namespace, settings: Settings) -> int:
+    from vox.migrations import migrate
+    from vox.scoring.engine import ScoringEngine
+    from vox.scoring.replay import replay_file
+    from vox.store import open_store
+
+    path = Path(args.file)
+    if not path.is_file():
+        raise VoxError(f"no such file: {path}")
+    with open_store(settings.clickhouse) as store:
+        migrate(store)
+        report = replay_file(path, store, ScoringEngine(settings.scoring), settings.batch_max_events,
+                             progress=not args.no_progress, write_interactions=not args.scores_only)  # fmt: skip
+    print(report.summary())
+    return 0
+
+
+def _explain(args: argparse.Namespace, settings: Settings) -> int:
+    from vox.scoring.explain import explain_customer
+    from vox.store import open_store
+
+    with open_store(settings.clickhouse) as store:
+        print(explain_customer(store, args.customer_id))
+    return 0
+
+
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
     from vox.demo import run_demo
 
@@ -219,6 +245,14 @@ def build_parser() -> argparse.ArgumentParser:
     for source in (stackexchange, amazon):
         source.add_argument("--out", help="output JSON-lines file (default: NAME.events.jsonl here)")
         source.add_argument("--no-progress", action="store_true", help="no progress bar")
+    replay = command("replay", _replay, "Score a JSON-lines file in-process (backfill, what-if) and write "
+                     "interactions and customer scores to ClickHouse, as the worker would.")
+    replay.add_argument("file", help="JSON-lines file of events (from `vox import` or `vox simulate`)")
+    replay.add_argument("--scores-only", action="store_true", help="do not write interactions (a what-if run)")
+    replay.add_argument("--no-progress", action="store_true", help="no progress bar")
+    explain = command("explain", _explain, "Explain a customer's scores, components, cell, role, value and "
+                      "recent transitions in plain words.")
+    explain.add_argument("customer_id", help="the customer's id")
     command("worker", _worker, "Run the streaming worker: validate, write to ClickHouse, reject to the DLQ.")
     kafka = command("kafka", _kafka, "Manage the local single-node Kafka broker (unused when KAFKA_BOOTSTRAP is set).")
     kafka.add_argument("action", choices=["install", "start", "stop", "status"], help="what to do")

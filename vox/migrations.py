@@ -100,6 +100,86 @@ MIGRATIONS: tuple[Migration, ...] = (
 )
 
 
+SCORE_COLUMNS_SQL = """
+                customer_id String,
+                version UInt64,
+                updated_at {ts},
+                competence Float32,
+                implication Float32,
+                cell {label},
+                competence_level {label},
+                implication_level {label},
+                role {label},
+                actor_role {label},
+                is_staff UInt8,
+                value Float64,
+                rfm_recency_days Float32,
+                rfm_frequency Float32,
+                rfm_monetary Float32,
+                days_since_active Float32,
+                action String,
+                c_breadth Float32, c_quality Float32, c_depth Float32, c_recognition Float32,
+                c_learning Float32, c_accuracy Float32,
+                i_frequency Float32, i_durability Float32, i_depth Float32, i_co_creation Float32,
+                i_community Float32, i_purchases Float32
+"""
+
+MIGRATIONS = MIGRATIONS + (
+    Migration(
+        2,
+        "customer scores, history, transitions and analyst views",
+        (
+            # Latest scores per customer: the highest version (signals applied) wins at merge
+            # time; FINAL (or the views below) gives the latest row at query time.
+            "CREATE TABLE IF NOT EXISTS {db}.customer_scores (" + SCORE_COLUMNS_SQL + ") "
+            "ENGINE = ReplacingMergeTree(version) ORDER BY customer_id",
+            # A snapshot whenever a score moved 2 points or the cell changed: bounded by how much
+            # customers change, not by how much they do. Month partitions for retention.
+            "CREATE TABLE IF NOT EXISTS {db}.customer_score_history (" + SCORE_COLUMNS_SQL + ") "
+            "ENGINE = ReplacingMergeTree PARTITION BY toYYYYMM(updated_at) ORDER BY (customer_id, version)",
+            """
+            CREATE TABLE IF NOT EXISTS {db}.segment_transitions (
+                customer_id String,
+                from_cell {label},
+                to_cell {label},
+                at {ts},
+                competence Float32,
+                implication Float32,
+                action String
+            ) ENGINE = ReplacingMergeTree
+            PARTITION BY toYYYYMM(at)
+            ORDER BY (customer_id, at, from_cell, to_cell)
+            """,
+            # Customers per cell (staff excluded: they are scored, not segmented).
+            """
+            CREATE VIEW IF NOT EXISTS {db}.typology_matrix AS
+            SELECT competence_level, implication_level, cell, count() AS customers,
+                   round(avg(competence), 1) AS mean_competence, round(avg(implication), 1) AS mean_implication
+            FROM {db}.customer_scores FINAL
+            WHERE is_staff = 0
+            GROUP BY competence_level, implication_level, cell
+            """,
+            # Moves between cells per day.
+            """
+            CREATE VIEW IF NOT EXISTS {db}.segment_flows AS
+            SELECT toDate(at) AS day, from_cell, to_cell, count() AS moves
+            FROM {db}.segment_transitions FINAL
+            GROUP BY day, from_cell, to_cell
+            """,
+            # One row per customer that says why they are where they are.
+            """
+            CREATE VIEW IF NOT EXISTS {db}.customer_explanation AS
+            SELECT customer_id, cell, competence, implication, role, value, updated_at, action,
+                   c_breadth, c_quality, c_depth, c_recognition, c_learning, c_accuracy,
+                   i_frequency, i_durability, i_depth, i_co_creation, i_community, i_purchases,
+                   rfm_recency_days, rfm_frequency, rfm_monetary, days_since_active, is_staff, version
+            FROM {db}.customer_scores FINAL
+            """,
+        ),
+    ),
+)
+
+
 LEDGER = """
 CREATE TABLE IF NOT EXISTS {db}.schema_migrations (
     version UInt32,

@@ -7,6 +7,7 @@ lower case), then these defaults. The README's configuration table lists each on
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ from pydantic_settings import (
 )
 
 from vox.errors import ConfigError
+from vox.scoring.config import ScoringConfig
 
 CLICKHOUSE_URL_FORMS = "chdb:///path/to/dir or clickhouse://user:password@host:9000/database"
 
@@ -77,7 +79,8 @@ def parse_clickhouse_url(url: str, default_database: str = "vox") -> ClickHouseT
 
 class Settings(BaseSettings):
     # env_ignore_empty: `KAFKA_BOOTSTRAP=` means unset, as operators expect
-    model_config = SettingsConfigDict(env_prefix="VOX_", extra="forbid", populate_by_name=True, env_ignore_empty=True)
+    model_config = SettingsConfigDict(env_prefix="VOX_", extra="forbid", populate_by_name=True, env_ignore_empty=True,
+                                      env_nested_delimiter="__")
 
     home: Path = Field(Path(".vox"), description="Directory for local state: broker, chDB data, logs.")
     kafka_bootstrap: str | None = Field(
@@ -107,6 +110,7 @@ class Settings(BaseSettings):
     web_host: str = Field("127.0.0.1", description="Address of the worker's HTTP server (/metrics).")
     web_port: int = Field(6066, ge=1, le=65535, description="Port of the worker's HTTP server.")
     log_level: Literal["debug", "info", "warn", "error"] = Field("warn", description="Worker log level.")
+    scoring: ScoringConfig = Field(default_factory=ScoringConfig, description="Customer scores: docs/scoring.md.")
 
     @field_validator("clickhouse_url")
     @classmethod
@@ -145,7 +149,10 @@ class Settings(BaseSettings):
         env = {}
         for field in type(self).model_fields:
             value = getattr(self, field)
-            if value is not None:
+            if field == "scoring":
+                for name, knob in value.model_dump(mode="json").items():
+                    env[f"VOX_SCORING__{name.upper()}"] = json.dumps(knob) if isinstance(knob, (dict, list)) else str(knob)
+            elif value is not None:
                 env[env_name(field)] = str(value.resolve() if isinstance(value, Path) else value)
         return env
 
@@ -166,7 +173,8 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)
     except ValidationError as exc:
         first = exc.errors()[0]
-        field = str(first["loc"][0]) if first["loc"] else "settings"
+        field = "__".join(str(part) for part in first["loc"][:2]) if first["loc"] else "settings"
+        field = field if field.startswith("scoring") else field.split("__")[0]
         field = next((name for name, env in ENV_NAMES.items() if field == env), field)
         message = first["msg"].removeprefix("Value error, ")
         if first["type"] == "extra_forbidden":

@@ -27,3 +27,88 @@ LEVELS_OF_CELL = {name: levels for levels, name in CELLS.items()}
 
 def cell_of(competence_level: str, implication_level: str) -> str:
     return CELLS[(competence_level, implication_level)]
+
+
+#: Recommended Knowledge Marketing action when a customer is in / enters a cell (DOMAIN.md 2).
+ACTIONS: dict[str, str] = {
+    "potentiels_1": "démarche 1, community axis: raise involvement through community actions "
+    "(invite to the forum, groups, events) to bring them to the core",
+    "potentiels_2": "démarche 2, individual axis: raise competence through learning actions "
+    "(workshops, tutorials, guided creation) to bring them to the core",
+    "coeur": "démarche B: raise competence further so they become contrôleurs, experts or communautaires",
+    "experts": "co-creation: product tests, idea platforms, moderation, ambassador programmes",
+    "controleurs": "co-creation: product tests and idea platforms; give them control of their own experience",
+    "communautaires": "co-creation: moderation and ambassador programmes in the community",
+    "referents": "inform: give them references (brand, attributes, information, image); invite light co-creation "
+    "such as reviews and tests",
+    "spectateurs": "show them the value created by the other categories (reviews, answers, ideas) to start "
+    "their involvement",
+    "enthousiastes": "démarche 2, individual axis: learning actions (tutorials, guided use) so their "
+    "involvement turns into competence",
+}
+
+
+def level_of(score: float, cuts: tuple[float, float], previous: int | None, hysteresis: float) -> int:
+    """0 low, 1 medium, 2 high. With a previous level, a customer moves only once the score is
+    `hysteresis` points past the cut it crosses, so a score sitting on a cut does not flap."""
+    raw = 0 if score < cuts[0] else 1 if score < cuts[1] else 2
+    if previous is None or raw == previous:
+        return raw
+    level = previous
+    if raw > previous:
+        for candidate in range(previous + 1, raw + 1):
+            if score >= cuts[candidate - 1] + hysteresis:
+                level = candidate
+    else:
+        for candidate in range(previous - 1, raw - 1, -1):
+            if score < cuts[candidate] - hysteresis:
+                level = candidate
+    return level
+
+
+def cell_index(competence_level: int, implication_level: int) -> int:
+    return 3 * competence_level + implication_level
+
+
+def cell_name(index: int) -> str:
+    return CELLS[(LEVELS[index // 3], LEVELS[index % 3])]
+
+
+class PopulationCuts:
+    """Adaptive cut points: the scores at given population shares, from a histogram of every
+    customer's current score (0.1-point bins), updated as scores change. Exact to a bin, bounded
+    in memory whatever the population, and the same whatever order customers are seen in."""
+
+    BINS = 1001
+
+    def __init__(self, low_share: float, high_share: float):
+        self.low_share, self.high_share = low_share, high_share
+        self.counts = [0] * self.BINS
+        self.total = 0
+
+    @classmethod
+    def _bin(cls, score: float) -> int:
+        return min(cls.BINS - 1, max(0, int(round(score * 10))))
+
+    def move(self, old: float | None, new: float) -> None:
+        if old is not None:
+            self.counts[self._bin(old)] -= 1
+            self.total -= 1
+        self.counts[self._bin(new)] += 1
+        self.total += 1
+
+    def cuts(self, fallback: tuple[float, float]) -> tuple[float, float]:
+        if self.total < 20:  # too few customers for shares to mean anything
+            return fallback
+        low_rank, high_rank = self.low_share * self.total, (1 - self.high_share) * self.total
+        seen, low, high = 0, None, None
+        for index, count in enumerate(self.counts):
+            seen += count
+            if low is None and seen >= low_rank:
+                low = (index + 1) / 10  # scores below this bin's top are low
+            if seen >= high_rank:
+                high = (index + 1) / 10
+                break
+        low = low if low is not None else fallback[0]
+        high = high if high is not None else fallback[1]
+        return (low, max(high, low + 0.1))

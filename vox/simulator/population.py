@@ -70,14 +70,18 @@ class World:
 
 
 def _in_band(rng: random.Random, level: str, margin: float = 0.02) -> float:
+    """A latent inside the band, most often near its middle: customers of a segment resemble
+    each other more than they resemble the next segment's (what makes a typology useful)."""
     low, high = BAND[level]
-    return rng.uniform(low + margin, high - margin)
+    return rng.triangular(low + margin, high - margin, (low + high) / 2)
 
 
-def _heavy_tail(rng: random.Random) -> float:
-    # log-normal with sigma 1.1, scaled to mean 1: the top tenth produce about half the content
-    sigma = 1.1
-    return math.exp(rng.gauss(0, sigma) - sigma * sigma / 2)
+def _heavy_tail(rng: random.Random, implication: float) -> float:
+    """How much a customer does, on top of how often implication brings them: log-normal
+    (sigma 0.7), its median rising with implication, so that the most active are mostly the
+    most involved (as in real communities) while volume alone never tells implication exactly."""
+    sigma = 0.7
+    return math.exp(rng.gauss(1.2 * (implication - 0.5), sigma) - sigma * sigma / 2)
 
 
 def draw_world(rng: random.Random, customers: int, cell_weights: dict[str, float], staff: int,
@@ -99,11 +103,12 @@ def draw_world(rng: random.Random, customers: int, cell_weights: dict[str, float
     for n, cell in enumerate(assigned):
         competence_level, implication_level = LEVELS_OF_CELL[cell]
         competence = _in_band(rng, competence_level)
+        implication = _in_band(rng, implication_level)
         home = tuple(rng.sample(topics, rng.choice((1, 1, 2))))
         customer = Customer(
-            id=f"u{n:06d}", competence=competence, implication=_in_band(rng, implication_level), cell=cell,
+            id=f"u{n:06d}", competence=competence, implication=implication, cell=cell,
             lang="fr" if rng.random() < 0.3 else "en", home_topics=home, home_category=rng.choice(CATEGORIES),
-            activity=_heavy_tail(rng),
+            activity=_heavy_tail(rng, implication),
         )  # fmt: skip
         customer.topic_competence = {t: min(1.0, max(0.0, competence + rng.gauss(0, 0.03))) for t in home}
         people.append(customer)
