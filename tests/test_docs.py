@@ -11,8 +11,16 @@ README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 
 
 def test_every_setting_is_documented() -> None:
-    missing = [env_name(field) for field in Settings.model_fields if f"`{env_name(field)}`" not in README]
+    names = [env_name(field) + ("__*" if field == "scoring" else "") for field in Settings.model_fields]
+    missing = [name for name in names if f"`{name}`" not in README]
     assert not missing, f"README's configuration table lacks {missing}"
+
+
+def test_every_scoring_setting_is_documented() -> None:
+    from vox.scoring.config import ScoringConfig
+
+    scoring = (Path(__file__).resolve().parents[1] / "docs" / "scoring.md").read_text()
+    assert [name for name in ScoringConfig.model_fields if f"`{name}`" not in scoring] == []
 
 
 def test_every_reason_class_is_documented() -> None:

@@ -75,7 +75,6 @@ class ScoringConfig(BaseModel):
     established_signals: int = Field(30, ge=0, description="Adaptive: only customers with this many signals set "
                                      "the competence cuts (a newcomer's competence is mostly the neutral prior).")
     hysteresis: float = Field(3.0, ge=0, le=20, description="Points past a cut point before a customer moves.")
-    history_per_customer: int = Field(50, ge=1, description="Score snapshots kept per customer in history.")
 
     @model_validator(mode="after")
     def _check(self) -> "ScoringConfig":
