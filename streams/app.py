@@ -16,8 +16,14 @@ from typing import Sequence
 
 import faust
 
+from streams.retry import Patient
+from streams.routing import StoreBackedRouter
+from streams.scoring import ScoreSink, SignalRecord
 from streams.sink import IngestSink
 from vox.metrics import WorkerMetrics
+from vox.scoring.engine import Transition
+from vox.scoring.rows import segment_message
+from vox.scoring.signals import Signal
 from vox.settings import Settings
 from vox.store import Store
 from vox.topics import bootstrap, topic_names
@@ -25,7 +31,7 @@ from vox.triage import RawMessage, Rejection
 
 log = logging.getLogger("vox.worker")
 
-LAG_REPORT_INTERVAL_S = 5.0
+LAG_REPORT_INTERVAL_S = 2.0
 
 
 def raw_message(event: faust.types.EventT) -> RawMessage:
@@ -84,7 +90,30 @@ def build_app(settings: Settings, store: Store, metrics: WorkerMetrics) -> faust
         for future in pending:
             await future
 
-    sink = IngestSink(store, names.inputs, publish_dead_letters, metrics, retry_max_s=settings.write_retry_max_s)
+    signals = app.topic(names.signals, key_type=bytes, value_type=bytes)
+    segments = app.topic(names.segments, key_type=bytes, value_type=bytes)
+    # Customer states, keyed like `vox.signals` (the producer's partitioner on the customer id),
+    # so a customer's state and signals live in the same partition number.
+    # (the app's serializers are raw: the table stores our own bytes)
+    customers = app.Table("vox-customers", key_type=bytes, value_type=bytes, partitions=settings.topic_partitions,
+                          use_partitioner=True)  # fmt: skip
+    patient = Patient(settings.write_retry_max_s, on_failure=metrics.write_errors.inc,
+                      on_duration=metrics.write_seconds.observe)  # fmt: skip
+
+    async def publish_signals(batch: Sequence[Signal]) -> None:
+        pending = [await signals.send(key=s.customer_id.encode(), value=s.to_wire()) for s in batch]
+        for future in pending:
+            await future
+        metrics.signals_published.inc(len(batch))
+
+    async def publish_transitions(moves: Sequence[Transition]) -> None:
+        pending = [await segments.send(key=t.customer_id.encode(), value=segment_message(t)) for t in moves]
+        for future in pending:
+            await future
+
+    sink = IngestSink(store, names.inputs, publish_dead_letters, metrics, patient=patient,
+                      router=StoreBackedRouter(settings.scoring, store), publish_signals=publish_signals)  # fmt: skip
+    score_sink = ScoreSink(store, settings.scoring, customers, publish_transitions, patient, metrics)
     app.vox_sink = sink  # type: ignore[attr-defined]
 
     @app.agent(inputs, name="vox-ingest")
@@ -93,13 +122,26 @@ def build_app(settings: Settings, store: Store, metrics: WorkerMetrics) -> faust
             report = await sink.write_batch([raw_message(event) for event in events])
             log.debug("batch: %s", report)
 
+    @app.agent(signals, name="vox-score")
+    async def score(stream: faust.StreamT) -> None:
+        async for events in stream.take_events(settings.batch_max_events * 2, within=settings.batch_max_wait_s):
+            await score_sink.write_batch([
+                SignalRecord(e.message.topic, e.message.key, e.message.value, e.message.partition, e.message.offset)
+                for e in events
+            ])  # fmt: skip
+
     @app.timer(interval=LAG_REPORT_INTERVAL_S)
     async def report_lag() -> None:
         consumer = app.consumer
         for tp in consumer.assignment():
-            position = await consumer.position(tp)
+            if tp.topic not in names.inputs and tp.topic != names.signals:
+                continue  # the table's changelog and Faust's own topics are not work
             highwater = consumer.highwater(tp)
-            if position is not None and highwater is not None:
+            if highwater is None:
+                continue
+            processed = metrics.processed.get((tp.topic, tp.partition))
+            position = processed + 1 if processed is not None else await consumer.position(tp)
+            if position is not None:
                 metrics.lag.labels(tp.topic, str(tp.partition)).set(max(0, highwater - position))
 
     @app.page("/metrics")

@@ -8,25 +8,29 @@ already stored (a replay after a restart, a producer resending an event) and ski
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from collections import Counter
 from itertools import groupby
-from time import perf_counter
-from typing import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Awaitable, Callable, Sequence
 
+from schemas import Event
+from streams.retry import Patient
 from vox.interactions import DEAD_LETTER_COLUMNS, INTERACTION_COLUMNS, dead_letter_row, interaction_row
 from vox.metrics import WorkerMetrics
 from vox.store import Store, in_list
 from vox.triage import RawMessage, Rejection, triage
 
+if TYPE_CHECKING:
+    from streams.routing import StoreBackedRouter
+    from vox.scoring.signals import Signal
+
 log = logging.getLogger("vox.sink")
 
 LOOKUP_CHUNK = 1000  # keys per dedup look-up: keeps each query far below max_query_size
 DeadLetterPublisher = Callable[[Sequence[Rejection]], Awaitable[None]]
+SignalPublisher = Callable[[Sequence["Signal"]], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -48,29 +52,38 @@ class IngestSink:
         family_of_topic: dict[str, str],
         publish_dead_letters: DeadLetterPublisher,
         metrics: WorkerMetrics,
-        retry_max_s: float = 30.0,
+        patient: Patient | None = None,
         clock: Callable[[], datetime] = utcnow,
+        router: "StoreBackedRouter | None" = None,
+        publish_signals: SignalPublisher | None = None,
     ):
+        self.router, self.publish_signals = router, publish_signals
         self.store = store
         self.family_of_topic = family_of_topic
         self.publish_dead_letters = publish_dead_letters
         self.metrics = metrics
-        self.retry_max_s = retry_max_s
         self.clock = clock
-        # chDB and clickhouse-driver block: one thread keeps them off the event loop and
-        # serialises access (neither connection may be used by two threads at once).
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vox-clickhouse")
+        self.patient = patient or Patient(on_failure=metrics.write_errors.inc, on_duration=metrics.write_seconds.observe)
 
     async def write_batch(self, messages: Sequence[RawMessage]) -> BatchReport:
         sorted_out = triage(messages, self.family_of_topic)
         now = self.clock()
         rows: dict[str, tuple] = {}
+        events: dict[str, Event] = {}
         for event, message in sorted_out.accepted:
-            rows.setdefault(event.event_id, interaction_row(event, message, now))  # first copy wins
+            if event.event_id not in rows:  # first copy wins
+                rows[event.event_id] = interaction_row(event, message, now)
+                events[event.event_id] = event
         dead = [dead_letter_row(rejection, now) for rejection in sorted_out.rejected]
         if sorted_out.rejected:
-            await self.publish_dead_letters(sorted_out.rejected)
-        written, _ = await self._with_retry(self.write_rows, list(rows.values()), dead)
+            await self.patient.send(self.publish_dead_letters, sorted_out.rejected)
+        fresh = await self.patient.call(self._not_yet_stored, list(rows.values()))
+        if self.router is not None and self.publish_signals is not None and fresh:
+            # Signals go out before the rows go in: a crash between the two re-sends signals
+            # (each customer's state recognises them) rather than losing them.
+            signals = await self.patient.call(self.router.route, [events[row[0]] for row in fresh])
+            await self.patient.send(self.publish_signals, signals)
+        written, _ = await self.patient.call(self._insert, fresh, dead)
         duplicates = len(sorted_out.accepted) - written
         self._count(messages, sorted_out.rejected, duplicates)
         return BatchReport(len(messages), written, len(sorted_out.rejected), duplicates)
@@ -88,33 +101,21 @@ class IngestSink:
         if duplicates:
             m.duplicates.labels("interactions").inc(duplicates)
         m.last_batch_at.set_to_current_time()
-
-    async def _with_retry(self, write: Callable, *args: object) -> tuple[int, int]:
-        """Retry a failed write with capped exponential back-off: a ClickHouse outage pauses
-        consumption (offsets do not advance) instead of dropping or half-writing batches."""
-        loop = asyncio.get_running_loop()
-        delay = 0.5
-        while True:
-            started = perf_counter()
-            try:
-                result = await loop.run_in_executor(self._executor, write, *args)
-                self.metrics.write_seconds.observe(perf_counter() - started)
-                return result
-            except Exception as exc:  # noqa: BLE001 - any store failure is retried, and logged
-                self.metrics.write_errors.inc()
-                log.error("ClickHouse write failed, retrying in %.1f s: %s", delay, exc)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self.retry_max_s)
+        for message in messages:
+            m.mark_processed(message.topic, message.partition, message.offset)
 
     def write_rows(self, rows: list[tuple], dead: list[tuple]) -> tuple[int, int]:
         """Insert what is not stored yet; return (rows written, rows already there)."""
-        fresh = self._not_yet_stored(rows)
+        written, _ = self._insert(self._not_yet_stored(rows), dead)
+        return written, len(rows) - written
+
+    def _insert(self, fresh: list[tuple], dead: list[tuple]) -> tuple[int, int]:
         self.store.insert("interactions", INTERACTION_COLUMNS, fresh)
         fresh_dead = self._dead_letters_not_yet_stored(dead)
         self.store.insert("dead_letters", DEAD_LETTER_COLUMNS, fresh_dead)
         if len(fresh_dead) < len(dead):
             self.metrics.duplicates.labels("dead_letters").inc(len(dead) - len(fresh_dead))
-        return len(fresh), len(rows) - len(fresh)
+        return len(fresh), 0
 
     def _not_yet_stored(self, rows: list[tuple]) -> list[tuple]:
         if not rows:
@@ -149,4 +150,4 @@ class IngestSink:
         return [row for row in dead if (row[0], row[1], row[2]) not in stored]
 
     def close(self) -> None:
-        self._executor.shutdown(wait=True)
+        self.patient.close()

@@ -32,6 +32,6 @@ def run_worker(settings: Settings) -> None:
         except SystemExit:
             pass
         finally:
-            app.vox_sink.close()  # type: ignore[attr-defined]
+            app.vox_sink.close()  # type: ignore[attr-defined] - also stops the shared ClickHouse thread
     finally:
         store.close()

@@ -33,6 +33,12 @@ def summary(store: Store) -> str:
         f"WHERE event_type = 'review' GROUP BY brand ORDER BY brand"
     ):
         lines.append(f"    {brand:<8} {float(rating):>5.2f} over {int(reviews)} reviews")
+    lines.append("  customers per typology cell (competence x implication):")
+    for cell, customers, competence, implication in store.query(
+        f"SELECT cell, customers, mean_competence, mean_implication FROM {db}.typology_matrix ORDER BY customers DESC"
+    ):
+        lines.append(f"    {cell:<15} {int(customers):>4}  (mean competence {float(competence):.0f}, "
+                     f"implication {float(implication):.0f})")  # fmt: skip
     dead = store.query(f"SELECT source_topic, reason_class, reason FROM {db}.dead_letters ORDER BY source_topic")
     lines.append(f"  dead letters: {len(dead)}")
     for topic, reason_class, reason in dead:
@@ -60,14 +66,15 @@ def run_demo(settings: Settings, keep_running: bool = False, sample: Path = SAMP
             report = produce_file(sample, settings, progress=False)
             print(f"[4/5] {report.summary()}")
             seen = worker.wait_consumed(int(already) + report.published)
-            print(f"      the worker has written all {seen:.0f} messages")
+            worker.wait_settled()
+            print(f"      the worker has written all {seen:.0f} messages and scored their customers")
         finally:
             worker.stop()
         with open_store(settings.clickhouse) as store:
             print(f"[5/5] {settings.clickhouse.describe()}")
             print(summary(store))
         print("\nQuery it yourself: vox sql \"SELECT brand, avg(rating) FROM vox.interactions "
-              "WHERE event_type = 'review' GROUP BY brand\"")  # fmt: skip
+              "WHERE event_type = 'review' GROUP BY brand\"; explain a customer: vox explain c001")  # fmt: skip
     finally:
         if broker is not None and not keep_running:
             broker.stop()

@@ -38,5 +38,17 @@ class WorkerMetrics:
             "vox_last_batch_timestamp_seconds", "Wall time the last batch was committed to ClickHouse.", registry=r
         )
 
+        self.signals_published = Counter("vox_signals_published", "Signals sent to the scoring stage.", registry=r)
+        self.signals_applied = Counter("vox_signals_applied", "Signals applied to customer states.", registry=r)
+        self.customers_scored = Counter("vox_customers_scored", "Customer placements written.", registry=r)
+        self.transitions = Counter("vox_segment_transitions", "Moves between typology cells.", registry=r)
+        self.processed: dict[tuple[str, int], int] = {}  # (topic, partition) -> last offset written
+
+    def mark_processed(self, topic: str, partition: int, offset: int) -> None:
+        """The last offset whose effects are written: the lag gauge counts what is beyond it."""
+        key = (topic, partition)
+        if offset > self.processed.get(key, -1):
+            self.processed[key] = offset
+
     def render(self) -> bytes:
         return generate_latest(self.registry)

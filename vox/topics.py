@@ -11,25 +11,31 @@ from vox.settings import Settings
 #: input topic suffix -> event family it carries
 INPUT_TOPICS = {"reviews": "review", "votes": "vote", "posts": "post", "clicks": "click"}
 DLQ = "dlq"
+SIGNALS = "signals"  # internal: signals keyed by the customer they are about
+SEGMENTS = "segments"  # out: a customer moved between typology cells
 
 
 @dataclass(frozen=True)
 class TopicNames:
     inputs: dict[str, str]  # topic name -> family
     dlq: str
+    signals: str
+    segments: str
 
     def for_family(self, family: str) -> str:
         return next(topic for topic, fam in self.inputs.items() if fam == family)
 
     @property
     def all(self) -> list[str]:
-        return [*self.inputs, self.dlq]
+        return [*self.inputs, self.dlq, self.signals, self.segments]
 
 
 def topic_names(settings: Settings) -> TopicNames:
     return TopicNames(
         inputs={settings.topic(suffix): family for suffix, family in INPUT_TOPICS.items()},
         dlq=settings.topic(DLQ),
+        signals=settings.topic(SIGNALS),
+        segments=settings.topic(SEGMENTS),
     )
 
 

@@ -80,6 +80,22 @@ class WorkerProcess:
             time.sleep(0.2)
         return seen
 
+    def wait_settled(self, timeout_s: float = DRAIN_TIMEOUT_S) -> None:
+        """Wait until every stage has caught up: no message left unwritten in any input or
+        signals partition, twice in a row (the lag gauge is refreshed every two seconds)."""
+        deadline = time.monotonic() + timeout_s
+        calm = 0
+        while calm < 2:
+            if self.process is not None and self.process.poll() is not None:
+                raise VoxError(f"the worker stopped unexpectedly; see {self.log_path}: {self._log_tail()}")
+            if time.monotonic() > deadline:
+                raise VoxError(f"the worker did not catch up within {timeout_s:.0f} s")
+            text = scrape(self.metrics_url) or ""
+            lags = re.findall(r'^vox_consumer_lag{partition="\d+",topic="([^"]+)"} (\S+)$', text, re.MULTILINE)
+            settled = any(topic.endswith("signals") for topic, _ in lags) and all(float(v) == 0 for _, v in lags)
+            calm = calm + 1 if settled else 0
+            time.sleep(2.1)
+
     def stop(self, timeout_s: float = 30.0) -> None:
         if self.process is None or self.process.poll() is not None:
             return

@@ -35,18 +35,20 @@ class Router:
         self.products: dict[str, ProductConsensus] = {}
 
     def signals(self, event: Event) -> list[S.Signal]:
-        out = [S.own_signal(event), *S.received_signals(event)]
+        """Every signal the event gives, each with its deterministic id. A vote resolved late
+        carries the id of the vote, so it is recognised if it ever comes twice."""
+        out = S.with_ids(event.event_id, [S.own_signal(event), *S.received_signals(event)])
         if isinstance(event, Vote) and not event.target_author_id:
             author = self.content.author_of(event)
             if author is not None and (signal := S.vote_received(event, author)):
-                out.append(signal)
+                out.extend(S.with_ids(event.event_id, [signal]))
         elif isinstance(event, (Review, Post)):
             content_id = event.review_id if isinstance(event, Review) else event.post_id
             for waiting in self.content.remember(content_id, event.customer_id):
                 if signal := S.vote_received(waiting, event.customer_id):
-                    out.append(signal)
+                    out.extend(S.with_ids(waiting.event_id, [signal]))
             if isinstance(event, Review):
-                out.extend(self._accuracy(event))
+                out.extend(S.with_ids(event.event_id, self._accuracy(event)))
         return out
 
     def _accuracy(self, review: Review) -> list[S.Signal]:
@@ -99,8 +101,13 @@ class Scorer:
             found = self.customers[customer_id] = CustomerState()
         return found
 
-    def apply(self, signal: S.Signal) -> None:
-        self.state(signal.customer_id).apply(signal, self.config, self.half_lives)
+    def apply(self, signal: S.Signal) -> bool:
+        """Apply a signal once: False when this signal was already applied (a replay)."""
+        state = self.state(signal.customer_id)
+        if signal.sid and state.seen(signal.sid):
+            return False
+        state.apply(signal, self.config, self.half_lives)
+        return True
 
     def cuts(self) -> tuple[tuple[float, float], tuple[float, float]]:
         c = self.config

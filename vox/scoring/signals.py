@@ -10,7 +10,9 @@ keyed to that customer, so it lives in exactly one partition.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+import zlib
+from dataclasses import dataclass, replace
 
 from schemas import Click, Event, Post, Review, Vote
 
@@ -44,6 +46,19 @@ class Signal:
     giver: str = ""
     x: float = 0.0
     y: float = 0.0
+    sid: int = 0  # a deterministic id (event, kind, customer): a resent signal is applied once
+
+    def to_wire(self) -> bytes:
+        return json.dumps([self.customer_id, self.kind, self.at, self.role, self.a, self.b, self.key, self.domain,
+                           self.session, self.giver, self.x, self.y, self.sid], separators=(",", ":")).encode()
+
+    @classmethod
+    def from_wire(cls, data: bytes) -> "Signal":
+        return cls(*json.loads(data))
+
+
+def signal_id(event_id: str, kind: str, customer_id: str) -> int:
+    return zlib.crc32(f"{event_id}|{kind}|{customer_id}".encode())
 
 
 def own_signal(event: Event) -> Signal:
@@ -74,6 +89,10 @@ def received_signals(event: Event) -> list[Signal]:
             if mentioned != giver:
                 out.append(Signal(mentioned, MENTION_RECEIVED, at, giver=giver))
     return out
+
+
+def with_ids(event_id: str, signals: list[Signal]) -> list[Signal]:
+    return [replace(s, sid=signal_id(event_id, s.kind, s.customer_id)) for s in signals]
 
 
 def vote_received(vote: Vote, author: str) -> Signal | None:

@@ -29,6 +29,7 @@ WEEK = 7 * DAY
 EPOCH_2000 = 946_684_800.0  # sketch times are days since 2000-01-01, as float32
 BUCKETS = 16
 RING = 8  # recent sessions remembered to count each session once
+RECENT_IDS = 32  # signal ids remembered: a batch re-sent after a crash is not applied twice
 REBASE_AFTER_S = 30 * DAY
 NEVER = -1.0e9
 
@@ -68,7 +69,7 @@ def _days(t: float) -> float:
 class CustomerState:
     __slots__ = ("t0", "acc", "domains", "products", "givers", "ring", "last_action", "last_purchase",
                  "weeks", "week_anchor", "flags", "cell", "applied_offset", "signals", "latest",
-                 "placed", "snapshot", "_implication_h")  # fmt: skip
+                 "placed", "snapshot", "_implication_h", "recent")  # fmt: skip
 
     def __init__(self) -> None:
         self.t0 = 0.0
@@ -89,6 +90,7 @@ class CustomerState:
         self.placed = array("f", [-1.0, -1.0])  # competence, implication at the last placement
         self.snapshot = array("f", [-100.0, -100.0])  # the same at the last history snapshot
         self._implication_h = 30 * DAY
+        self.recent = array("I", [0] * (RECENT_IDS + 1))  # last signal ids applied, and the next slot
 
     # -- decay bookkeeping ------------------------------------------------------------------
 
@@ -246,6 +248,16 @@ class CustomerState:
         ring[2 * oldest], ring[2 * oldest + 1] = key, t
         self.acc[sessions] += weight
 
+    def seen(self, sid: int) -> bool:
+        """True if this signal id was applied lately; otherwise remember it."""
+        recent = self.recent
+        if sid in recent[:RECENT_IDS]:
+            return True
+        slot = recent[RECENT_IDS]
+        recent[slot] = sid
+        recent[RECENT_IDS] = (slot + 1) % RECENT_IDS
+        return False
+
     # -- flags ------------------------------------------------------------------------------
 
     @property
@@ -262,7 +274,8 @@ class CustomerState:
         header = HEADER.pack(self.t0, self.last_action, self.last_purchase, self.latest, self.applied_offset,
                              self.signals, self.weeks, self.cell, self.flags, self.week_anchor)  # fmt: skip
         return header + self.acc.tobytes() + self.domains.tobytes() + self.products.tobytes() + \
-            self.givers.tobytes() + self.ring.tobytes() + self.placed.tobytes() + self.snapshot.tobytes()  # fmt: skip
+            self.givers.tobytes() + self.ring.tobytes() + self.placed.tobytes() + self.snapshot.tobytes() + \
+            self.recent.tobytes()  # fmt: skip
 
     @classmethod
     def from_bytes(cls, data: bytes) -> "CustomerState":
@@ -271,7 +284,8 @@ class CustomerState:
          state.weeks, state.cell, state.flags, state.week_anchor) = HEADER.unpack_from(data)  # fmt: skip
         offset = HEADER.size
         for name, size in (("acc", 8 * N_ACC), ("domains", 4 * BUCKETS), ("products", 4 * BUCKETS),
-                           ("givers", 4 * BUCKETS), ("ring", 16 * RING), ("placed", 8), ("snapshot", 8)):  # fmt: skip
+                           ("givers", 4 * BUCKETS), ("ring", 16 * RING), ("placed", 8), ("snapshot", 8),
+                           ("recent", 4 * (RECENT_IDS + 1))):  # fmt: skip
             target = getattr(state, name)
             del target[:]
             target.frombytes(data[offset : offset + size])

@@ -1,0 +1,69 @@
+"""The routing stage of the worker: the pure `Router`, with ClickHouse as its memory.
+
+The Router's own state (who wrote which content, each product's rating consensus) is keyed by
+content and product, not by the customer partitions the worker reads. Rather than a second
+repartition, the worker keeps it as a cache and fills the gaps from `interactions`, which holds
+every event ever stored: after a restart or a rebalance, a vote on old content still finds its
+author, and a product's consensus is rebuilt from its stored reviews, exactly.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Sequence
+
+from schemas import Event, Review, Vote
+from vox.scoring.config import ScoringConfig
+from vox.scoring.consensus import ProductConsensus
+from vox.scoring.engine import Router
+from vox.scoring.signals import Signal
+from vox.store import Store, in_list
+
+LOOKUP_CHUNK = 1000
+
+
+def _seconds(value: object) -> float:
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).timestamp()
+    return datetime.fromisoformat(str(value)).replace(tzinfo=timezone.utc).timestamp()
+
+
+class StoreBackedRouter(Router):
+    def __init__(self, config: ScoringConfig, store: Store):
+        super().__init__(config)
+        self.store = store
+
+    def route(self, events: Sequence[Event]) -> list[Signal]:
+        """Signals of a batch of new events, in order (runs on the ClickHouse thread)."""
+        self._recall_authors({e.target_id for e in events if isinstance(e, Vote) and not e.target_author_id})
+        self._recall_consensus({e.product_id for e in events if isinstance(e, Review)})
+        signals: list[Signal] = []
+        for event in events:
+            signals.extend(self.signals(event))
+        return signals
+
+    def _recall_authors(self, content_ids: set[str]) -> None:
+        missing = sorted(c for c in content_ids if c not in self.content.authors)
+        db = self.store.database
+        for start in range(0, len(missing), LOOKUP_CHUNK):
+            chunk = missing[start : start + LOOKUP_CHUNK]
+            rows = self.store.query(f"SELECT content_id, any(customer_id) FROM {db}.interactions "
+                                    f"WHERE event_type IN ('review', 'post') AND content_id IN {in_list(chunk)} "
+                                    "GROUP BY content_id")  # fmt: skip
+            for content_id, author in rows:
+                self.content.remember(content_id, author)
+
+    def _recall_consensus(self, product_ids: set[str]) -> None:
+        missing = sorted(p for p in product_ids if p not in self.products)
+        db = self.store.database
+        c = self.config
+        for start in range(0, len(missing), LOOKUP_CHUNK):
+            chunk = missing[start : start + LOOKUP_CHUNK]
+            rows = self.store.query(f"SELECT product_id, occurred_at, rating FROM {db}.interactions "
+                                    f"WHERE event_type = 'review' AND product_id IN {in_list(chunk)} "
+                                    "ORDER BY occurred_at, event_id")  # fmt: skip
+            for product in chunk:
+                self.products[product] = ProductConsensus()
+            for product, occurred_at, rating in rows:
+                self.products[product].observe(_seconds(occurred_at), int(rating), c.allowed_lateness_s,
+                                               c.consensus_prior_reviews, c.consensus_min_reviews)  # fmt: skip
