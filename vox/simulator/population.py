@@ -149,7 +149,7 @@ def _plant(pool: list[Customer], topic: str, count: int, persona: str, competenc
             else {topic: customer.competence}  # fmt: skip
         if persona == "leader":
             customer.implication = max(customer.implication, 0.85)
-            customer.activity = max(customer.activity, 4.0)  # persistent
+            customer.activity = max(customer.activity, 5.0)  # persistent
         else:  # regular and reaching, but not out-talking the leaders
             customer.activity = min(max(customer.activity, 2.5), 3.5)
         chosen.append(customer.id)
