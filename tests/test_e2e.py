@@ -211,3 +211,64 @@ def test_simulator_live_mode_publishes_every_message(kafka_home: Path, tmp_path:
     consumer.close()
     assert len(received) == counts["published"] == counts["events"] + counts["duplicates"] + counts["invalid"]
     assert sum(1 for message in received if message.value == b"") > 0  # live mode carries empty messages
+
+
+def scores_table(clickhouse_url: str) -> dict[str, tuple]:
+    with open_store(parse_clickhouse_url(clickhouse_url)) as store:
+        rows = store.query(
+            f"SELECT customer_id, competence, implication, value, c_learning, i_depth, role, is_staff "
+            f"FROM {store.database}.customer_scores FINAL"
+        )
+    return {row[0]: row[1:] for row in rows}
+
+
+def test_streamed_scores_equal_replay_even_after_a_restart(kafka_home: Path, chdb_dir: Path, tmp_path: Path) -> None:
+    """The worker's scores, with a SIGKILL and a restart in the middle of the stream, equal
+    `vox replay` of the same events."""
+    from vox.migrations import migrate
+    from vox.produce import partition_key
+    from vox.scoring.engine import ScoringEngine
+    from vox.scoring.replay import replay_file
+    from vox.simulator.generate import SimConfig
+    from vox.simulator.run import write_simulation
+
+    sim = tmp_path / "sim"
+    write_simulation(SimConfig(customers=300, days=20, seed=4, duplicate_rate=0.02, late_rate=0.05), sim, progress=False)
+    events_file = sim / "events.jsonl"
+    lines = events_file.read_bytes().splitlines()
+
+    stream_url = f"chdb://{chdb_dir}?database=stream{uuid.uuid4().hex[:8]}"
+    settings = settings_for_test(kafka_home, stream_url, tmp_path / "home")
+    create_topics(settings)
+    names = topic_names(settings)
+    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", linger_ms=10)
+    for line in lines:
+        event = json.loads(line)
+        producer.send(names.for_family(event["type"]), key=str(partition_key(event)).encode(), value=line)
+    producer.flush()
+    producer.close()
+
+    worker = WorkerProcess(settings)
+    worker.start()
+    worker.wait_consumed(len(lines) // 3, timeout_s=90)
+    worker.process.kill()  # mid-stream, without a clean shutdown
+    worker.process.wait()
+    worker = WorkerProcess(settings)
+    worker.start()
+    try:
+        worker.wait_settled(timeout_s=180)
+    finally:
+        worker.stop()
+    streamed = scores_table(stream_url)
+
+    replay_url = f"chdb://{chdb_dir}?database=replay{uuid.uuid4().hex[:8]}"
+    with open_store(parse_clickhouse_url(replay_url)) as store:
+        migrate(store)
+        replay_file(events_file, store, ScoringEngine(settings.scoring), settings.batch_max_events, progress=False)
+    replayed = scores_table(replay_url)
+
+    assert set(streamed) == set(replayed) and len(streamed) > 200
+    for customer, expected in replayed.items():
+        got = streamed[customer]
+        assert got[:5] == pytest.approx(expected[:5], abs=2e-3), customer  # Float32 columns
+        assert got[5:] == expected[5:], customer

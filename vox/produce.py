@@ -1,7 +1,8 @@
 """`vox produce FILE`: publish a JSON-lines file of events, each to its family's topic.
 
 Lines are sent as they are (the worker, not the producer, validates), keyed by customer id so
-one customer's events keep their order in one partition. A line whose family cannot be told
+one customer's events keep their order in one partition; reviews by product id, so that a
+product's reviews do (see `partition_key`). A line whose family cannot be told
 (not JSON, or no known `type`) is not published unless `--topic` names where such lines go;
 it is reported with its line number.
 """
@@ -51,8 +52,14 @@ def route(line: bytes, family_topics: dict[str, str]) -> tuple[str | None, bytes
     if not isinstance(event, dict):
         return None, None
     topic = family_topics.get(event.get("type"))  # type: ignore[arg-type]
-    customer = event.get("customer_id")
-    return topic, customer.encode() if isinstance(customer, str) else None
+    key = partition_key(event)
+    return topic, key.encode() if isinstance(key, str) else None
+
+
+def partition_key(event: dict) -> object:
+    """Reviews are keyed by product, so that every review of a product is read in order by one
+    worker (its rating consensus needs them all); everything else by customer."""
+    return event.get("product_id") if event.get("type") == "review" else event.get("customer_id")
 
 
 def produce_file(path: Path, settings: Settings, fallback_topic: str | None = None, progress: bool = True) -> ProduceReport:

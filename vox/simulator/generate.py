@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterator
 
+from vox.produce import partition_key
 from vox.simulator.population import DEFAULT_CELL_WEIGHTS, Customer, World, draw_world
 from vox.simulator.text import polarity_of, post_text, review_text
 
@@ -92,7 +93,7 @@ class Emitted:
     line: bytes
     family: str
     expected_reason: str | None = None
-    key: bytes | None = None  # the customer id: one customer's events share a partition
+    key: bytes | None = None  # the partition key (`vox.produce.partition_key`)
 
 
 def poisson(rng: random.Random, lam: float) -> int:
@@ -379,7 +380,7 @@ class Simulation:
                     self.counts["late"] += 1
                 line = json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode()
                 family = event["type"]
-                emitted = Emitted(line, family, key=event["customer_id"].encode())
+                emitted = Emitted(line, family, key=str(partition_key(event)).encode())
                 order += 1
                 heapq.heappush(pending, (arrival, order, emitted))
                 self.counts["events"] += 1
