@@ -83,12 +83,17 @@ def table_counts(clickhouse_url: str) -> dict:
 
 
 def dlq_messages(settings: Settings, expected: int) -> list:
-    consumer = KafkaConsumer(topic_names(settings).dlq, bootstrap_servers=settings.kafka_bootstrap,
+    return topic_messages(settings, topic_names(settings).dlq, expected)
+
+
+def topic_messages(settings: Settings, topic: str, expected: int | None = None) -> list:
+    """Every message of a topic (or the first `expected`), read from the beginning."""
+    consumer = KafkaConsumer(topic, bootstrap_servers=settings.kafka_bootstrap,
                              auto_offset_reset="earliest", consumer_timeout_ms=5000, group_id=None)  # fmt: skip
     messages = []
     for message in consumer:
         messages.append(message)
-        if len(messages) >= expected:
+        if expected is not None and len(messages) >= expected:
             break
     consumer.close()
     return messages
@@ -260,6 +265,13 @@ def test_streamed_scores_equal_replay_even_after_a_restart(kafka_home: Path, chd
     finally:
         worker.stop()
     streamed = scores_table(stream_url)
+    moves = topic_messages(settings, names.segments)
+    with open_store(parse_clickhouse_url(stream_url)) as store:
+        stored_moves = {(c, f, t) for c, f, t in store.query(
+            f"SELECT customer_id, from_cell, to_cell FROM {store.database}.segment_transitions FINAL")}  # fmt: skip
+    announced = {(m["customer_id"], m["from"], m["to"]) for m in (json.loads(x.value) for x in moves)}
+    assert stored_moves and stored_moves <= announced  # every move reached vox.segments (at least once)
+    assert all(x.key.decode() == json.loads(x.value)["customer_id"] for x in moves)
 
     replay_url = f"chdb://{chdb_dir}?database=replay{uuid.uuid4().hex[:8]}"
     with open_store(parse_clickhouse_url(replay_url)) as store:

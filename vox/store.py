@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any, Iterable, Sequence
+
+from pydantic_core import to_json
 
 from vox.errors import UnreachableError, VoxError
 from vox.settings import ClickHouseTarget
@@ -100,12 +101,6 @@ class Store:
         self.close()
 
 
-def _json_value(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
-    raise TypeError(f"cannot send {type(value).__name__} to chDB")
-
-
 class ChdbStore(Store):
     """Embedded ClickHouse (chDB), persisted in a directory; one process may open it at a time."""
 
@@ -143,8 +138,11 @@ class ChdbStore(Store):
     def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         if not rows:
             return
-        body = "\n".join(json.dumps(list(row), default=_json_value, ensure_ascii=False) for row in rows)
-        self._run(f"INSERT INTO {self.database}.{table} ({', '.join(columns)}) FORMAT JSONCompactEachRow\n{body}")
+        # pydantic-core writes JSON (timestamps as ISO 8601, which best_effort parsing reads)
+        # several times faster than the json module with a `default` hook.
+        body = b"\n".join(map(to_json, rows)).decode("utf-8")
+        self._run(f"INSERT INTO {self.database}.{table} ({', '.join(columns)}) "
+                  f"SETTINGS date_time_input_format = 'best_effort' FORMAT JSONCompactEachRow\n{body}")  # fmt: skip
 
     def close(self) -> None:
         self._session.close()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import zlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from schemas import Click, Event, Post, Review, Vote
 
@@ -32,7 +32,7 @@ POSITIVE_VOTES = frozenset({"up", "helpful", "favourite", "accept"})
 NEGATIVE_VOTES = frozenset({"down", "unhelpful"})
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Signal:
     customer_id: str
     kind: str
@@ -92,7 +92,9 @@ def received_signals(event: Event) -> list[Signal]:
 
 
 def with_ids(event_id: str, signals: list[Signal]) -> list[Signal]:
-    return [replace(s, sid=signal_id(event_id, s.kind, s.customer_id)) for s in signals]
+    for signal in signals:
+        signal.sid = signal_id(event_id, signal.kind, signal.customer_id)
+    return signals
 
 
 def vote_received(vote: Vote, author: str) -> Signal | None:
