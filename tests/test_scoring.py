@@ -278,3 +278,32 @@ def test_a_move_between_cells_is_a_transition_with_its_action() -> None:
     move = transitions[0]
     assert (move.from_cell, move.to_cell) == (start, placements[0].cell)
     assert move.action == ACTIONS[move.to_cell] and set(ACTIONS) == set(CELL_NAMES)
+
+
+def test_breadth_recognition_co_creation_community_and_purchases() -> None:
+    from vox.scoring.state import _bucket
+
+    categories, products, givers = ["guitars", "drums"], ["p1", "p2", "p4"], ["g1", "g2", "g3"]
+    # precondition: no two items share a sketch bucket (else the sketch would count them once)
+    assert len({_bucket("c:" + c) for c in categories} | {_bucket("t:theory")}) == 3
+    assert len({_bucket(p) for p in products}) == 3
+    assert len({_bucket(g) for g in givers}) == 3
+    events = [click(customer_id="a", session_id="s1", category=c, product_id=p, action="view", order_value=None,
+                    occurred_at=at(0, n)) for n, (c, p) in enumerate(zip(categories * 2, products))]  # fmt: skip
+    events += [vote(customer_id="a", occurred_at=at(0, 10 + n)) for n in range(2)]  # two votes cast
+    events += [post(customer_id="a", kind="idea", reply_to_customer_id=None, parent_post_id=None, mentions=[],
+                    topic="theory", occurred_at=at(0, 20))]  # fmt: skip
+    events += [post(customer_id=g, reply_to_customer_id="a", occurred_at=at(0, 30 + n)) for n, g in enumerate(givers)]
+    events += [vote(customer_id="g1", target_author_id="a", vote_type="up", occurred_at=at(0, 40))]
+    s = scores_of(engine := run(*events), "a")
+    domains = 2 + 1  # two categories and the idea's topic
+    assert s.competence_parts["breadth"] == pytest.approx(0.5 * domains / (domains + 3) + 0.5 * 3 / (3 + 5), rel=1e-4)
+    assert s.competence_parts["recognition"] == pytest.approx(0.7 * 3 / (3 + 5) + 0.3 * 4 / (4 + 10), rel=1e-4)
+    sessions = 1  # three page views, one session
+    co_creation = 2 + 3 * 1  # votes cast + 3 per idea
+    assert s.implication_parts["co_creation"] == pytest.approx(
+        0.3 * co_creation / (co_creation + 10) + 0.7 * (co_creation / sessions) / (co_creation / sessions + 1.5), rel=1e-4)
+    assert s.implication_parts["community"] == pytest.approx(0.3 * 1 / (1 + 5) + 0.7 * 1 / (1 + 0.3), rel=1e-4)
+    assert s.implication_parts["purchases"] == 0
+    assert engine.scorer.customers["a"].decayed("sessions", engine.scorer.customers["a"].latest,
+                                                engine.scorer.half_lives) == pytest.approx(1, rel=1e-4)  # fmt: skip
