@@ -77,8 +77,11 @@ class LocalClickHouseServer:
         return self
 
     def _wait(self, timeout_s: float) -> None:
+        import logging
+
         from clickhouse_driver import Client
 
+        logging.getLogger("clickhouse_driver").setLevel(logging.CRITICAL)  # refusals are expected here
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             assert self.process is not None

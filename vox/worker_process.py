@@ -32,7 +32,7 @@ def scrape(url: str) -> str | None:
 
 def metric_total(text: str, name: str) -> float:
     """Sum of every sample of a counter in Prometheus text format."""
-    return sum(float(value) for value in re.findall(rf"^{name}_total{{[^}}]*}} (\S+)$", text, re.MULTILINE))
+    return sum(float(value) for value in re.findall(rf"^{name}_total(?:{{[^}}]*}})? (\S+)$", text, re.MULTILINE))
 
 
 class WorkerProcess:

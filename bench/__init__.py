@@ -1,0 +1,1 @@
+"""Benchmarks of vox against a ceiling and a naive agent (see bench/run.py)."""

@@ -1,0 +1,311 @@
+"""The benchmark: vox against a ceiling and a naive agent, on the same simulated input.
+
+    python -m bench.run                  # the full run (about ten minutes on 2 cores)
+    python -m bench.run --smoke          # seconds: the harness itself (run by the test suite)
+
+Writes `bench/results.json` (or --out) and prints a table. Every figure carries the machine,
+the versions, the event count and its ratio to the ceiling measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import tracemalloc
+import uuid
+from importlib.metadata import version
+from pathlib import Path
+
+from kafka import KafkaProducer
+
+from schemas import EVENT_ADAPTER
+from vox.local_clickhouse import LocalClickHouseServer
+from vox.local_kafka import LocalKafka
+from vox.migrations import migrate
+from vox.produce import partition_key
+from vox.scoring.engine import Router, Scorer, ScoringEngine
+from vox.scoring.replay import replay_file
+from vox.settings import Settings, parse_clickhouse_url
+from vox.simulator.generate import SimConfig, Simulation
+from vox.store import open_store, quote
+from vox.topics import create_topics, topic_names
+from vox.worker_process import WorkerProcess, metric_total, scrape
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def machine() -> dict:
+    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("model name")), platform.processor())  # fmt: skip
+    return {"cores": os.cpu_count(), "cpu": model, "python": platform.python_version(),
+            "versions": {name: version(name) for name in ("faust-streaming", "aiokafka", "kafka-python", "chdb",
+                                                          "clickhouse-driver", "pydantic")}}  # fmt: skip
+
+
+def simulated(events: int, seed: int = 7) -> list[tuple[str, bytes, bytes]]:
+    """(family, key, value) of `events` simulated messages, valid ones, in arrival order."""
+    sim = Simulation(SimConfig(customers=max(300, events // 120), days=365, seed=seed, duplicate_rate=0.0))
+    out = []
+    for message in itertools.islice(sim.events(), events):
+        out.append((message.family, message.key or b"", message.line))
+    return out
+
+
+def publish(settings: Settings, messages: list[tuple[str, bytes, bytes]]) -> None:
+    names = topic_names(settings)
+    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", linger_ms=20,
+                             batch_size=512 * 1024)  # fmt: skip
+    for family, key, value in messages:
+        producer.send(names.for_family(family), key=key, value=value)
+    producer.flush()
+    producer.close()
+
+
+def contender(kind: str, settings: Settings, events: int, warmup: int, work: Path, timeout_s: float) -> dict:
+    names = topic_names(settings)
+    command = [sys.executable, "-m", "bench.contenders", kind, settings.kafka_bootstrap, ",".join(names.inputs),
+               f"bench-{kind}-{uuid.uuid4().hex[:6]}", str(events), str(warmup), str(work / kind)]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s, cwd=ROOT)
+    # the result is the last JSON object printed (Faust may put terminal codes before it)
+    found = [line[line.find('{"events"'):] for line in done.stdout.splitlines() if '{"events"' in line]
+    if not found:
+        raise RuntimeError(f"{kind} printed no result: {done.stderr[-800:]}")
+    return json.loads(found[-1])
+
+
+def proc_times(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def peak_rss(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def vox_worker(settings: Settings, events: int, warmup: int, timeout_s: float) -> dict:
+    """The real worker on the backlog: measured from `warmup` messages consumed until every
+    message is written and every signal applied."""
+    worker = WorkerProcess(settings)
+    worker.start()
+    assert worker.process is not None
+    pid = worker.process.pid
+    deadline = time.monotonic() + timeout_s
+    started = None
+    try:
+        while time.monotonic() < deadline:
+            text = scrape(worker.metrics_url) or ""
+            consumed = metric_total(text, "vox_events_consumed")
+            if started is None and consumed >= warmup:
+                started = (time.perf_counter(), proc_times(pid), consumed)
+            published = metric_total(text, "vox_signals_published")
+            applied = metric_total(text, "vox_signals_applied")
+            if consumed >= events and applied >= published > 0:
+                assert started is not None
+                wall, cpu = time.perf_counter() - started[0], proc_times(pid) - started[1]
+                return {"events": int(events - started[2]), "seconds": wall, "cpu_seconds": cpu,
+                        "peak_rss_bytes": peak_rss(pid)}  # fmt: skip
+            time.sleep(0.05)
+        raise RuntimeError("the vox worker did not finish in time")
+    finally:
+        worker.stop()
+
+
+def freshness(settings: Settings, rate: float, seconds: float, server: LocalClickHouseServer) -> dict:
+    """Publish at a fixed rate; poll ClickHouse for each event's row; latency percentiles."""
+    settings = settings.model_copy(update={"clickhouse_url": server.url("fresh"), "topic_prefix": "fresh.",
+                                           "consumer_group": "fresh", "batch_max_wait_s": 0.2})  # fmt: skip
+    create_topics(settings)
+    worker = WorkerProcess(settings)
+    worker.start()
+    published: dict[str, float] = {}
+    seen: dict[str, float] = {}
+    stop = threading.Event()
+
+    def poll() -> None:
+        with open_store(parse_clickhouse_url(settings.clickhouse_url)) as store:
+            while not stop.is_set():
+                pending = [event_id for event_id in list(published) if event_id not in seen]
+                if pending:
+                    now = time.time()
+                    for chunk in range(0, len(pending), 1000):
+                        ids = ",".join(quote(e) for e in pending[chunk : chunk + 1000])
+                        for (event_id,) in store.query(f"SELECT event_id FROM {store.database}.interactions "
+                                                       f"WHERE event_id IN ({ids})"):  # fmt: skip
+                            seen.setdefault(event_id, now)
+                time.sleep(0.05)
+
+    poller = threading.Thread(target=poll, daemon=True)
+    poller.start()
+    names = topic_names(settings)
+    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks=1, linger_ms=0)
+    messages = simulated(int(rate * seconds) + 10, seed=99)
+    start = time.perf_counter()
+    try:
+        for n, (family, key, value) in enumerate(messages):
+            event = json.loads(value)
+            event["event_id"] = f"fresh-{n}"
+            due = start + n / rate
+            if (ahead := due - time.perf_counter()) > 0:
+                time.sleep(ahead)
+            published[event["event_id"]] = time.time()
+            producer.send(names.for_family(family), key=key, value=json.dumps(event).encode())
+        producer.flush()
+        deadline = time.monotonic() + 30
+        while len(seen) < len(published) and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        stop.set()
+        poller.join()
+        producer.close()
+        worker.stop()
+    latencies = sorted(seen[e] - published[e] for e in seen)
+    q = statistics.quantiles(latencies, n=100) if len(latencies) > 2 else [float("nan")] * 99
+    return {"rate": rate, "events": len(published), "seen": len(seen), "p50_s": q[49], "p95_s": q[94],
+            "p99_s": q[98], "poll_interval_s": 0.05, "store": "ClickHouse server " + server_version(server)}  # fmt: skip
+
+
+def server_version(server: LocalClickHouseServer) -> str:
+    with open_store(parse_clickhouse_url(server.url("default"))) as store:
+        return str(store.scalar("SELECT version()"))
+
+
+def state_size(messages: list[tuple[str, bytes, bytes]]) -> dict:
+    router = Router(Settings().scoring)
+    signals = [s for _, _, value in messages for s in router.signals(EVENT_ADAPTER.validate_json(value))]
+    tracemalloc.start()
+    scorer = Scorer(Settings().scoring)
+    before = tracemalloc.get_traced_memory()[0]
+    for signal in signals:
+        scorer.apply(signal)
+    after = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    customers = len(scorer.customers)
+    serialised = sum(len(s.to_bytes()) for s in scorer.customers.values()) / customers
+    return {"customers": customers, "in_memory_bytes": (after - before) / customers, "serialised_bytes": serialised}
+
+
+QUERIES = {
+    "typology matrix": "SELECT * FROM {db}.typology_matrix",
+    "segment flows": "SELECT * FROM {db}.segment_flows ORDER BY day",
+    "one customer's explanation": "SELECT * FROM {db}.customer_explanation WHERE customer_id = {customer}",
+    "reviews per brand (1M-row scan)": "SELECT brand, count(), avg(rating) FROM {db}.interactions "
+    "WHERE event_type = 'review' GROUP BY brand",
+}
+
+
+def analyst_queries(url: str, events_file: Path, settings: Settings) -> dict:
+    with open_store(parse_clickhouse_url(url)) as store:
+        migrate(store)
+        replay_file(events_file, store, ScoringEngine(settings.scoring), settings.batch_max_events, progress=False)
+        db = store.database
+        rows = int(store.scalar(f"SELECT count() FROM {db}.interactions"))
+        customer = quote(str(store.scalar(f"SELECT customer_id FROM {db}.customer_scores FINAL LIMIT 1")))
+        timings = {}
+        for name, sql in QUERIES.items():
+            sql = sql.format(db=db, customer=customer)
+            runs = []
+            for _ in range(5):
+                started = time.perf_counter()
+                store.query(sql)
+                runs.append(time.perf_counter() - started)
+            timings[name] = statistics.median(runs)
+        return {"interactions": rows, "version": str(store.scalar("SELECT version()")), "median_s": timings}
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=200_000, help="messages per contender (default 200,000)")
+    parser.add_argument("--query-events", type=int, default=1_000_000, help="interactions for the query latencies")
+    parser.add_argument("--smoke", action="store_true", help="tiny run of every part, for the test suite")
+    parser.add_argument("--out", default=str(ROOT / "bench" / "results.json"))
+    args = parser.parse_args(argv)
+    events, query_events, fresh_seconds = (args.events, args.query_events, 20.0)
+    if args.smoke:
+        events, query_events, fresh_seconds = 600, 1500, 2.0
+    warmup = 0 if args.smoke else events // 10  # a smoke run is one batch: nothing to warm
+    work = Path(tempfile.mkdtemp(prefix="vox-bench-"))
+    settings = Settings(home=work / "home", topic_prefix=f"bench{uuid.uuid4().hex[:6]}.", topic_partitions=4,
+                        consumer_group=f"bench-vox-{uuid.uuid4().hex[:6]}",
+                        clickhouse_url=f"chdb://{work / 'chdb'}")  # fmt: skip
+    broker = None
+    if not settings.kafka_bootstrap:
+        broker = LocalKafka(settings)
+        settings = settings.model_copy(update={"kafka_bootstrap": broker.start().bootstrap})
+    server = LocalClickHouseServer(work / "clickhouse-server").start()
+    try:
+        messages = simulated(events)
+        create_topics(settings)
+        publish(settings, messages)
+        timeout = max(120.0, events / 500)
+        results = {"ceiling": contender("ceiling", settings, events, warmup, work, timeout)}
+        results["naive"] = contender("naive", settings, events, warmup, work, timeout * 3)
+        results["vox"] = vox_worker(settings, events, warmup, timeout)
+        ceiling_rate = results["ceiling"]["events"] / results["ceiling"]["seconds"]
+        for figures in results.values():
+            figures["events_per_s"] = figures["events"] / figures["seconds"]
+            figures["cpu_s_per_1000"] = 1000 * figures["cpu_seconds"] / figures["events"]
+            figures["ratio_to_ceiling"] = figures["events_per_s"] / ceiling_rate
+        vox_rate = results["vox"]["events_per_s"]
+        report = {
+            "machine": machine(),
+            "kafka": "Apache Kafka 4.1.1 (local, KRaft, 1 node), topics of 4 partitions",
+            "events": events,
+            "warmup_events": warmup,
+            "throughput": results,
+            "vox_vs_naive": vox_rate / results["naive"]["events_per_s"],
+            "freshness": freshness(settings, rate=vox_rate / 2, seconds=fresh_seconds, server=server),
+            "state_per_customer": state_size(messages),
+        }
+        query_file = work / "queries.jsonl"
+        with open(query_file, "wb") as out:
+            for _, _, value in simulated(query_events, seed=5):
+                out.write(value + b"\n")
+        report["analyst_queries"] = {
+            "chdb": analyst_queries(f"chdb://{work / 'chdb-queries'}", query_file, settings),
+            "server": analyst_queries(server.url("queries"), query_file, settings),
+        }
+    finally:
+        server.stop()
+        if broker is not None:
+            broker.stop()
+    Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
+    print(render(report))
+    return report
+
+
+def render(report: dict) -> str:
+    m = report["machine"]
+    lines = [f"vox benchmark: {report['events']:,} events (after {report['warmup_events']:,} of warm-up), "
+             f"{m['cores']} cores, {m['cpu']}, Python {m['python']}",
+             f"  {report['kafka']}; " + ", ".join(f"{k} {v}" for k, v in m["versions"].items()),
+             "", f"  {'contender':<10} {'events/s':>10} {'x ceiling':>10} {'CPU s/1k':>9} {'peak RSS':>10}"]  # fmt: skip
+    for name, f in report["throughput"].items():
+        lines.append(f"  {name:<10} {f['events_per_s']:>10,.0f} {f['ratio_to_ceiling']:>10.2f} "
+                     f"{f['cpu_s_per_1000']:>9.3f} {f['peak_rss_bytes'] / 2**20:>8.0f} MiB")  # fmt: skip
+    lines.append(f"  vox / naive: {report['vox_vs_naive']:.1f} x")
+    fresh = report["freshness"]
+    lines.append(f"  freshness at {fresh['rate']:,.0f} events/s ({fresh['store']}, {fresh['seen']}/{fresh['events']} "
+                 f"seen): p50 {fresh['p50_s']:.3f} s, p95 {fresh['p95_s']:.3f} s, p99 {fresh['p99_s']:.3f} s")  # fmt: skip
+    state = report["state_per_customer"]
+    lines.append(f"  state per customer: {state['serialised_bytes']:.0f} bytes serialised (changelog), "
+                 f"{state['in_memory_bytes']:.0f} bytes decoded in memory ({state['customers']} customers)")  # fmt: skip
+    for store, q in report["analyst_queries"].items():
+        timings = ", ".join(f"{name} {1000 * s:.1f} ms" for name, s in q["median_s"].items())
+        lines.append(f"  queries on {q['interactions']:,} interactions, {store} {q['version']}: {timings}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
