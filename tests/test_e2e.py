@@ -109,6 +109,19 @@ def drain(settings: Settings, expected: int, timeout_s: float = 120) -> None:
         worker.stop()
 
 
+def kill_mid_stream(settings: Settings, after: int) -> None:
+    """Run a worker until it has consumed `after` messages, then SIGKILL it: no clean shutdown,
+    no final commit. Killed on failure too, so no worker outlives the test."""
+    worker = WorkerProcess(settings)
+    worker.start()
+    try:
+        worker.wait_consumed(after, timeout_s=90)
+    finally:
+        assert worker.process is not None
+        worker.process.kill()
+        worker.process.wait()
+
+
 def group_consumer(settings: Settings) -> tuple[KafkaConsumer, list[TopicPartition]]:
     """A consumer in the worker's group (not subscribed: it only reads and moves offsets)."""
     consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=settings.consumer_group,
@@ -189,11 +202,7 @@ def test_a_worker_killed_mid_stream_loses_and_doubles_nothing(kafka_home: Path, 
     producer.flush()
     producer.close()
 
-    worker = WorkerProcess(settings)
-    worker.start()
-    worker.wait_consumed(total // 4, timeout_s=90)
-    worker.process.kill()  # no clean shutdown, no final commit
-    worker.process.wait()
+    kill_mid_stream(settings, total // 4)
 
     left = total - committed_total(settings)
     assert left > 0, "the kill came after the last commit: make the stream longer"
@@ -253,11 +262,7 @@ def test_streamed_scores_equal_replay_even_after_a_restart(kafka_home: Path, chd
     producer.flush()
     producer.close()
 
-    worker = WorkerProcess(settings)
-    worker.start()
-    worker.wait_consumed(len(lines) // 3, timeout_s=90)
-    worker.process.kill()  # mid-stream, without a clean shutdown
-    worker.process.wait()
+    kill_mid_stream(settings, len(lines) // 3)
     worker = WorkerProcess(settings)
     worker.start()
     try:
