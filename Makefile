@@ -1,5 +1,5 @@
 # The two commands of the README. Each installs what it needs first (deploy/setup.sh).
-.PHONY: demo test setup clean
+.PHONY: demo test bench setup clean
 
 demo:
 	@deploy/setup.sh
@@ -8,6 +8,10 @@ demo:
 test:
 	@deploy/setup.sh test
 	@.venv/bin/python -m pytest
+
+bench:
+	@deploy/setup.sh test
+	@.venv/bin/python -m bench.run
 
 setup:
 	@deploy/setup.sh test
