@@ -31,7 +31,6 @@ from schemas import EVENT_ADAPTER
 from vox.local_clickhouse import LocalClickHouseServer
 from vox.local_kafka import LocalKafka
 from vox.migrations import migrate
-from vox.produce import partition_key
 from vox.scoring.engine import Router, Scorer, ScoringEngine
 from vox.scoring.replay import replay_file
 from vox.settings import Settings, parse_clickhouse_url
