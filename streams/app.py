@@ -23,7 +23,7 @@ from streams.sink import IngestSink
 from vox.metrics import WorkerMetrics
 from vox.scoring.engine import Transition
 from vox.scoring.rows import segment_message
-from vox.scoring.signals import Signal
+from vox.scoring.signals import Signal, pack
 from vox.settings import Settings
 from vox.store import Store
 from vox.topics import bootstrap, topic_names
@@ -101,7 +101,13 @@ def build_app(settings: Settings, store: Store, metrics: WorkerMetrics) -> faust
                       on_duration=metrics.write_seconds.observe)  # fmt: skip
 
     async def publish_signals(batch: Sequence[Signal]) -> None:
-        pending = [await signals.send(key=s.customer_id.encode(), value=s.to_wire()) for s in batch]
+        """One message per customer per batch, in the batch's order: a customer's signals stay
+        together and in order, and the scoring stage reads a fraction of the messages."""
+        per_customer: dict[str, list[Signal]] = {}
+        for signal in batch:
+            per_customer.setdefault(signal.customer_id, []).append(signal)
+        pending = [await signals.send(key=customer.encode(), value=pack(group))
+                   for customer, group in per_customer.items()]  # fmt: skip
         for future in pending:
             await future
         metrics.signals_published.inc(len(batch))

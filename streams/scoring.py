@@ -21,7 +21,7 @@ from streams.retry import Patient
 from vox.scoring.config import ScoringConfig
 from vox.scoring.engine import Scorer, Transition
 from vox.scoring.replay import write_scores
-from vox.scoring.signals import Signal
+from vox.scoring.signals import unpack
 from vox.scoring.state import FLAG_COUNTED, CustomerState
 from vox.metrics import WorkerMetrics
 from vox.store import Store
@@ -65,14 +65,15 @@ class ScoreSink:
     async def write_batch(self, records: Sequence[SignalRecord]) -> int:
         touched: list[str] = []
         for record in records:
-            signal = Signal.from_wire(record.value)
-            state = self._state(signal.customer_id)
+            customer_id = record.key.decode()
+            state = self._state(customer_id)
             if record.offset <= state.applied_offset:
                 continue  # the changelog had it already
-            if self.scorer.apply(signal):
-                self.metrics.signals_applied.inc()
+            for signal in unpack(record.value):
+                if self.scorer.apply(signal):
+                    self.metrics.signals_applied.inc()
             state.applied_offset = record.offset
-            touched.append(signal.customer_id)  # its offset moved: save it either way
+            touched.append(customer_id)  # its offset moved: save it either way
         placements, transitions = self.scorer.place(touched)
         await self.patient.call(write_scores, self.store, placements, transitions)
         if transitions:
