@@ -83,7 +83,7 @@ class IngestSink:
             # (each customer's state recognises them) rather than losing them.
             signals = await self.patient.call(self.router.route, [events[row[0]] for row in fresh])
             await self.patient.send(self.publish_signals, signals)
-        written, _ = await self.patient.call(self._insert, fresh, dead)
+        written = await self.patient.call(self._insert, fresh, dead)
         duplicates = len(sorted_out.accepted) - written
         self._count(messages, sorted_out.rejected, duplicates)
         return BatchReport(len(messages), written, len(sorted_out.rejected), duplicates)
@@ -106,16 +106,17 @@ class IngestSink:
 
     def write_rows(self, rows: list[tuple], dead: list[tuple]) -> tuple[int, int]:
         """Insert what is not stored yet; return (rows written, rows already there)."""
-        written, _ = self._insert(self._not_yet_stored(rows), dead)
+        written = self._insert(self._not_yet_stored(rows), dead)
         return written, len(rows) - written
 
-    def _insert(self, fresh: list[tuple], dead: list[tuple]) -> tuple[int, int]:
+    def _insert(self, fresh: list[tuple], dead: list[tuple]) -> int:
+        """Insert rows known to be new, and the dead letters not stored yet; return rows written."""
         self.store.insert("interactions", INTERACTION_COLUMNS, fresh)
         fresh_dead = self._dead_letters_not_yet_stored(dead)
         self.store.insert("dead_letters", DEAD_LETTER_COLUMNS, fresh_dead)
         if len(fresh_dead) < len(dead):
             self.metrics.duplicates.labels("dead_letters").inc(len(dead) - len(fresh_dead))
-        return len(fresh), 0
+        return len(fresh)
 
     def _not_yet_stored(self, rows: list[tuple]) -> list[tuple]:
         if not rows:

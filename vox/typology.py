@@ -25,10 +25,6 @@ CELL_NAMES = tuple(CELLS.values())
 LEVELS_OF_CELL = {name: levels for levels, name in CELLS.items()}
 
 
-def cell_of(competence_level: str, implication_level: str) -> str:
-    return CELLS[(competence_level, implication_level)]
-
-
 #: Recommended Knowledge Marketing action when a customer is in / enters a cell (DOMAIN.md 2).
 ACTIONS: dict[str, str] = {
     "potentiels_1": "démarche 1, community axis: raise involvement through community actions "

@@ -106,7 +106,7 @@ class Scorer:
         state = self.state(signal.customer_id)
         if signal.sid and state.seen(signal.sid):
             return False
-        state.apply(signal, self.config, self.half_lives)
+        state.apply(signal, self.half_lives)
         return True
 
     def cuts(self) -> tuple[tuple[float, float], tuple[float, float]]:

@@ -22,7 +22,6 @@ import zlib
 from array import array
 
 from vox.scoring import signals as S
-from vox.scoring.config import ScoringConfig
 
 DAY = 86_400.0
 WEEK = 7 * DAY
@@ -69,7 +68,7 @@ def _days(t: float) -> float:
 class CustomerState:
     __slots__ = ("t0", "acc", "domains", "products", "givers", "ring", "last_action", "last_purchase",
                  "weeks", "week_anchor", "flags", "cell", "applied_offset", "signals", "latest",
-                 "placed", "snapshot", "_implication_h", "recent")  # fmt: skip
+                 "placed", "snapshot", "recent")  # fmt: skip
 
     def __init__(self) -> None:
         self.t0 = 0.0
@@ -89,7 +88,6 @@ class CustomerState:
         self.latest = NEVER  # latest signal time: scores are evaluated as of then
         self.placed = array("f", [-1.0, -1.0])  # competence, implication at the last placement
         self.snapshot = array("f", [-100.0, -100.0])  # the same at the last history snapshot
-        self._implication_h = 30 * DAY
         self.recent = array("I", [0] * (RECENT_IDS + 1))  # last signal ids applied, and the next slot
 
     # -- decay bookkeeping ------------------------------------------------------------------
@@ -128,8 +126,7 @@ class CustomerState:
 
     # -- applying signals -------------------------------------------------------------------
 
-    def apply(self, signal: S.Signal, config: ScoringConfig, half_lives: tuple[float, float, float]) -> None:
-        self._implication_h = half_lives[IMPLICATION]
+    def apply(self, signal: S.Signal, half_lives: tuple[float, float, float]) -> None:
         t = signal.at
         if signal.at > self.t0 or self.signals == 0:
             self._rebase(t, half_lives)
@@ -154,7 +151,7 @@ class CustomerState:
                 add("dwell_s", min(signal.x, 3600.0))
                 add("dwell_n")
             if signal.session:
-                self._count_session(signal.session, t, w[IMPLICATION])
+                self._count_session(signal.session, t, w[IMPLICATION], half_lives[IMPLICATION])
             if signal.b == "share":
                 add("shares")
             if signal.b == "purchase":
@@ -229,7 +226,7 @@ class CustomerState:
         if day > sketch[b]:
             sketch[b] = day
 
-    def _count_session(self, session: str, t: float, weight: float) -> None:
+    def _count_session(self, session: str, t: float, weight: float, half_life: float) -> None:
         """Count each session once, weighted by the time of its first event, whatever order its
         events arrive in (as long as fewer than RING sessions of one customer overlap within the
         allowed lateness)."""
@@ -240,7 +237,7 @@ class CustomerState:
             if ring[2 * slot] == key and ring[2 * slot + 1] > NEVER / 2:
                 first = ring[2 * slot + 1]
                 if t < first:  # an earlier event of a session already counted: move its weight
-                    self.acc[sessions] += weight - weight * 2.0 ** ((first - t) / self._implication_h)
+                    self.acc[sessions] += weight - weight * 2.0 ** ((first - t) / half_life)
                     ring[2 * slot + 1] = t
                 return
             if ring[2 * slot + 1] < oldest_time:
