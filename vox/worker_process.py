@@ -76,9 +76,17 @@ class WorkerProcess:
             if self.process is not None and self.process.poll() is not None:
                 raise VoxError(f"the worker stopped unexpectedly; see {self.log_path}: {self._log_tail()}")
             if time.monotonic() > deadline:
-                raise VoxError(f"the worker wrote {seen:.0f} of {expected} messages in {timeout_s:.0f} s")
+                raise VoxError(f"the worker wrote {seen:.0f} of {expected} messages in {timeout_s:.0f} s "
+                               f"(lag by partition: {self.lag_summary()})")  # fmt: skip
             time.sleep(0.2)
         return seen
+
+    def lag_summary(self) -> str:
+        """`topic/partition=lag` for every partition with work left, from /metrics."""
+        text = scrape(self.metrics_url) or ""
+        lags = re.findall(r'^vox_consumer_lag{partition="(\d+)",topic="([^"]+)"} (\S+)$', text, re.MULTILINE)
+        behind = [f"{topic}/{partition}={float(lag):.0f}" for partition, topic, lag in lags if float(lag) > 0]
+        return ", ".join(behind) or ("none" if lags else "not reported yet")
 
     def wait_settled(self, timeout_s: float = DRAIN_TIMEOUT_S) -> None:
         """Wait until every stage has caught up: no message left unwritten in any input or
