@@ -12,10 +12,13 @@ uncommitted tail, which the sink deduplicates.
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Sequence
 
 import faust
+from aiokafka import ConsumerRecord
 
+from streams.continuity import ContinuityGuard, read_hole
 from streams.retry import Patient
 from streams.routing import StoreBackedRouter
 from streams.scoring import ScoreSink, SignalRecord
@@ -44,6 +47,15 @@ def raw_message(event: faust.types.EventT) -> RawMessage:
         key=message.key,
         timestamp_ms=int((message.timestamp or 0) * 1000),
     )
+
+
+def raw_record(record: ConsumerRecord) -> RawMessage:
+    """An input record read back by offset (aiokafka: timestamps already in milliseconds)."""
+    return RawMessage(record.topic, record.partition, record.offset, record.value, record.key, record.timestamp or 0)
+
+
+def signal_record(message: faust.types.Message | ConsumerRecord) -> SignalRecord:
+    return SignalRecord(message.topic, message.key, message.value, message.partition, message.offset)
 
 
 def build_app(settings: Settings, store: Store, metrics: WorkerMetrics) -> faust.App:
@@ -122,19 +134,36 @@ def build_app(settings: Settings, store: Store, metrics: WorkerMetrics) -> faust
     score_sink = ScoreSink(store, settings.scoring, customers, publish_transitions, patient, metrics)
     app.vox_sink = sink  # type: ignore[attr-defined]
 
+    def acknowledge(records: Sequence[RawMessage | SignalRecord]) -> None:
+        """Records read back from a hole are written: let Faust's commit move past them too."""
+        for r in records:
+            app.consumer.ack(faust.types.Message(r.topic, r.partition, r.offset, 0.0, 0, None, None, None, None))
+
+    read_back = partial(read_hole, bootstrap(settings))
+    guard_ingest = ContinuityGuard(store, settings.consumer_group, patient, metrics, read_back,
+                                   to_record=raw_record, on_filled=acknowledge)  # fmt: skip
+    guard_score = ContinuityGuard(store, settings.consumer_group, patient, metrics, read_back,
+                                  to_record=signal_record, on_filled=acknowledge)  # fmt: skip
+
+    @app.on_partitions_revoked.connect
+    async def forget_revoked(sender: faust.App, revoked: set, **kwargs) -> None:  # noqa: ANN003 - Faust signal
+        for guard in (guard_ingest, guard_score):
+            guard.forget([(tp.topic, tp.partition) for tp in revoked])
+
     @app.agent(inputs, name="vox-ingest")
     async def ingest(stream: faust.StreamT) -> None:
         async for events in stream.take_events(settings.batch_max_events, within=settings.batch_max_wait_s):
-            report = await sink.write_batch([raw_message(event) for event in events])
+            batch = await guard_ingest.complete([raw_message(event) for event in events])
+            report = await sink.write_batch(batch)
+            await guard_ingest.written(batch)
             log.debug("batch: %s", report)
 
     @app.agent(signals, name="vox-score")
     async def score(stream: faust.StreamT) -> None:
         async for events in stream.take_events(settings.batch_max_events * 2, within=settings.batch_max_wait_s):
-            await score_sink.write_batch([
-                SignalRecord(e.message.topic, e.message.key, e.message.value, e.message.partition, e.message.offset)
-                for e in events
-            ])  # fmt: skip
+            batch = await guard_score.complete([signal_record(event.message) for event in events])
+            await score_sink.write_batch(batch)
+            await guard_score.written(batch)
 
     @app.timer(interval=LAG_REPORT_INTERVAL_S)
     async def report_lag() -> None:

@@ -42,6 +42,9 @@ class WorkerMetrics:
         self.signals_applied = Counter("vox_signals_applied", "Signals applied to customer states.", registry=r)
         self.customers_scored = Counter("vox_customers_scored", "Customer placements written.", registry=r)
         self.transitions = Counter("vox_segment_transitions", "Moves between typology cells.", registry=r)
+        self.holes_filled = Counter(
+            "vox_offset_holes_filled", "Messages the consumer never handed over, read back by offset.", ["topic"], registry=r
+        )
         self.processed: dict[tuple[str, int], int] = {}  # (topic, partition) -> last offset written
 
     def mark_processed(self, topic: str, partition: int, offset: int) -> None:
