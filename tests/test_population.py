@@ -52,6 +52,18 @@ def confusion(truth: dict, cells: dict, minimum_events: int = 1) -> tuple[Counte
     return matrix, right, total
 
 
+def by_evidence(truth: dict, cells: dict) -> str:
+    """Share placed right per band of events seen: how accuracy grows with evidence."""
+    bands = ((1, 10), (10, 30), (30, 100), (100, 300), (300, None))
+    parts = []
+    for low, high in bands:
+        _, right, total = confusion(truth, cells, low)
+        _, right_above, total_above = confusion(truth, cells, high) if high else (None, 0, 0)
+        n = total - total_above
+        parts.append(f"{low}-{high - 1 if high else ''} events: {(right - right_above) / n:.1%} of {n}" if n else "")
+    return "; ".join(p for p in parts if p)
+
+
 def render(matrix: Counter) -> str:
     head = "truth \\ scored  " + " ".join(f"{c[:7]:>7}" for c in CELL_NAMES)
     rows = [f"{a:<15} " + " ".join(f"{matrix[(a, b)]:>7}" for b in CELL_NAMES) for a in CELL_NAMES]
@@ -70,6 +82,7 @@ def test_every_active_customer_is_placed_well_above_chance(population) -> None:
     truth, cells = population
     matrix, right, total = confusion(truth, cells)
     print(f"\nall active customers: {right}/{total} = {right / total:.1%}\n{render(matrix)}")
+    print("by evidence:", by_evidence(truth, cells))
     # chance with these shares is about 12 %; customers with a handful of events can only be
     # placed from priors, which is what keeps this below the established figure
     assert right / total >= 0.65
