@@ -188,6 +188,18 @@ def test_events_land_once_with_dead_letters_and_survive_a_replay(kafka_home: Pat
           f"{replayed} replayed, {time.monotonic() - started:.1f} s wall")  # fmt: skip
 
 
+def publish_mixed(settings: Settings, total: int, id_prefix: str) -> None:
+    """`total` valid events, the four families in turn, spread over 997 customers (keyed by customer)."""
+    names = topic_names(settings)
+    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", linger_ms=20)
+    for n in range(total):
+        family = ("review", "vote", "post", "click")[n % 4]
+        event = FACTORIES[family](event_id=f"{id_prefix}{n}", customer_id=f"c{n % 997}")
+        producer.send(names.for_family(family), key=event["customer_id"].encode(), value=encode(event))
+    producer.flush()
+    producer.close()
+
+
 def committed_total(settings: Settings) -> int:
     consumer, partitions = group_consumer(settings)
     total = sum(consumer.committed(tp) or 0 for tp in partitions)
@@ -201,15 +213,8 @@ def test_a_worker_killed_mid_stream_loses_and_doubles_nothing(kafka_home: Path, 
     url = f"chdb://{chdb_dir}?database=crash{uuid.uuid4().hex[:8]}"
     settings = settings_for_test(kafka_home, url, tmp_path)
     create_topics(settings)
-    names = topic_names(settings)
-    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", linger_ms=20)
     total = 20_000
-    for n in range(total):
-        family = ("review", "vote", "post", "click")[n % 4]
-        event = FACTORIES[family](event_id=f"k{n}", customer_id=f"c{n % 997}")
-        producer.send(names.for_family(family), key=event["customer_id"].encode(), value=encode(event))
-    producer.flush()
-    producer.close()
+    publish_mixed(settings, total, id_prefix="k")
 
     kill_mid_stream(settings, total // 4)
 
@@ -308,14 +313,8 @@ def test_a_second_worker_joining_and_leaving_mid_stream_loses_nothing(kafka_home
     settings = settings_for_test(kafka_home, url, tmp_path / "a")
     create_topics(settings)
     names = topic_names(settings)
-    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", linger_ms=20)
     total = 30_000
-    for n in range(total):
-        family = ("review", "vote", "post", "click")[n % 4]
-        event = FACTORIES[family](event_id=f"s{n}", customer_id=f"c{n % 997}")
-        producer.send(names.for_family(family), key=event["customer_id"].encode(), value=encode(event))
-    producer.flush()
-    producer.close()
+    publish_mixed(settings, total, id_prefix="s")
 
     first = WorkerProcess(settings)
     first.start()
