@@ -17,6 +17,7 @@ import urllib.request
 from vox.errors import VoxError
 from vox.local_kafka import free_port
 from vox.settings import Settings
+from vox.topics import topic_names
 
 WORKER_START_TIMEOUT_S = 60.0
 DRAIN_TIMEOUT_S = 120.0
@@ -99,10 +100,17 @@ class WorkerProcess:
             if time.monotonic() > deadline:
                 raise VoxError(f"the worker did not catch up within {timeout_s:.0f} s")
             text = scrape(self.metrics_url) or ""
-            lags = re.findall(r'^vox_consumer_lag{partition="\d+",topic="([^"]+)"} (\S+)$', text, re.MULTILINE)
-            settled = any(topic.endswith("signals") for topic, _ in lags) and all(float(v) == 0 for _, v in lags)
+            lags = re.findall(r'^vox_consumer_lag{partition="(\d+)",topic="([^"]+)"} (\S+)$', text, re.MULTILINE)
+            reported = {(topic, int(partition)) for partition, topic, _ in lags}
+            # a partition not fetched yet has no lag figure: every input partition must be there
+            settled = (self._input_partitions <= reported and any(topic.endswith("signals") for _, topic, _ in lags)
+                       and all(float(v) == 0 for _, _, v in lags))  # fmt: skip
             calm = calm + 1 if settled else 0
             time.sleep(2.1)
+
+    @property
+    def _input_partitions(self) -> set[tuple[str, int]]:
+        return {(topic, p) for topic in topic_names(self.settings).inputs for p in range(self.settings.topic_partitions)}
 
     def stop(self, timeout_s: float = 30.0) -> None:
         if self.process is None or self.process.poll() is not None:
