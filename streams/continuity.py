@@ -80,7 +80,7 @@ class ContinuityGuard(Generic[R]):
         """The batch, with the records of any hole below or inside it added in offset order."""
         offsets = offsets_by_partition(records)
         if unknown := self.watermarks.unknown(offsets):
-            self.watermarks.seed(await self.patient.call(load_progress, self.store, self.group, unknown))
+            self.watermarks.seed(unknown, await self.patient.call(load_progress, self.store, self.group, unknown))
         holes = self.watermarks.holes(offsets)
         if not holes:
             return records

@@ -185,7 +185,7 @@ def test_events_land_once_with_dead_letters_and_survive_a_replay(kafka_home: Pat
     second = table_counts(clickhouse_url)
     assert second == first
     print(f"\ne2e ({parse_clickhouse_url(clickhouse_url).kind}): {valid} valid + {invalid} invalid, "
-          f"{replayed} replayed, {time.monotonic() - started:.1f} s wall")  # fmt: skip
+          f"{replayed} replayed ({reread:.0f} read again), {time.monotonic() - started:.1f} s wall")  # fmt: skip
 
 
 def publish_mixed(settings: Settings, total: int, id_prefix: str) -> None:

@@ -15,7 +15,7 @@ any more (retention, compaction, transaction markers) and is not waited for.
 
 A batch starting *below* the watermark is a replay (an operator rewound the group, a restart
 re-reads the uncommitted tail): it is processed normally, the sink's deduplication makes it
-harmless.
+harmless, and from there on it is checked for holes like any other stretch.
 """
 
 from __future__ import annotations
@@ -41,18 +41,34 @@ class Hole:
 
 
 class Watermarks:
-    """Per partition, the next offset not processed yet (nothing missing below it)."""
+    """Per partition, where the next batch must start for nothing to be missing.
+
+    `next` is the cursor holes are measured from: the stored watermark for the first batch this
+    process sees of a partition, then just past the last batch. So a replay below the watermark
+    is checked for holes too, from where it started. `stored` is the highest mark written to the
+    store (it never moves back: a replay does not undo what was processed).
+    """
 
     def __init__(self) -> None:
         self.next: dict[TopicPartition, int] = {}
+        self.stored: dict[TopicPartition, int] = {}
+        self.revoked: set[TopicPartition] = set()
 
     def unknown(self, partitions: Iterable[TopicPartition]) -> list[TopicPartition]:
-        return [tp for tp in partitions if tp not in self.next]
+        """Partitions whose stored watermark must be read before holes can be measured."""
+        return [tp for tp in partitions if tp not in self.next or tp in self.revoked]
 
-    def seed(self, stored: Mapping[TopicPartition, int]) -> None:
-        """Watermarks read back from the store (a partition this process had not seen yet)."""
-        for tp, offset in stored.items():
-            self.next[tp] = max(offset, self.next.get(tp, offset))
+    def seed(self, asked: Iterable[TopicPartition], stored: Mapping[TopicPartition, int]) -> None:
+        """Watermarks read back from the store for the partitions `unknown` named. A partition
+        this process held before keeps its cursor, unless another worker stored progress since."""
+        for tp in asked:
+            self.revoked.discard(tp)
+            mark = stored.get(tp)
+            if mark is None:
+                continue
+            if tp not in self.next or mark > self.stored.get(tp, -1):
+                self.next[tp] = mark
+            self.stored[tp] = max(mark, self.stored.get(tp, mark))
 
     def holes(self, offsets: Mapping[TopicPartition, Iterable[int]]) -> list[Hole]:
         """The ranges missing below or between a batch's offsets. A partition with no watermark
@@ -68,19 +84,19 @@ class Watermarks:
         return found
 
     def advance(self, offsets: Mapping[TopicPartition, Iterable[int]]) -> dict[TopicPartition, int]:
-        """After a batch and its holes are written: move each watermark past the batch; return
-        the watermarks that moved (to be stored)."""
+        """After a batch and its holes are written: move each cursor just past the batch; return
+        the watermarks that rose above what is stored (to be stored)."""
         moved = {}
         for tp, seen in offsets.items():
-            after = max(seen) + 1
-            if after > self.next.get(tp, -1):
-                self.next[tp] = moved[tp] = after
+            after = self.next[tp] = max(seen) + 1
+            if after > self.stored.get(tp, -1):
+                self.stored[tp] = moved[tp] = after
         return moved
 
     def forget(self, partitions: Iterable[TopicPartition]) -> None:
-        """Partitions handed to another worker: read the stored watermark again if they return."""
-        for tp in partitions:
-            self.next.pop(tp, None)
+        """Partitions taken away in a rebalance: if they come back, the store says whether
+        another worker moved them on in between."""
+        self.revoked.update(tp for tp in partitions if tp in self.next)
 
 
 def offsets_by_partition(records: Iterable) -> dict[TopicPartition, list[int]]:
