@@ -114,11 +114,40 @@ def naive(bootstrap: str, topics: list[str], group: str, meter: Meter, chdb_dir:
     faust.Worker(app, loglevel="error", quiet=True).execute_from_commandline()
 
 
+def framework(bootstrap: str, topics: list[str], group: str, meter: Meter, chdb_dir: str) -> None:
+    import faust
+
+    from schemas import EVENT_ADAPTER
+
+    validate = EVENT_ADAPTER.validate_json
+    os.makedirs(chdb_dir, exist_ok=True)
+    app = faust.App(group, broker=f"kafka://{bootstrap}", key_serializer="raw", value_serializer="raw",
+                    web_enabled=False, consumer_auto_offset_reset="earliest",
+                    datadir=os.path.join(chdb_dir, "faust"))  # fmt: skip
+    source = app.topic(*topics, key_type=bytes, value_type=bytes)
+
+    @app.agent(source)
+    async def process(stream):  # noqa: ANN001
+        async for events in stream.take_events(8000, within=0.2):
+            for event in events:
+                try:
+                    validate(event.message.value)
+                except ValueError:
+                    pass
+            if meter.add(len(events)):
+                os.write(1, (meter.report() + "\n").encode())
+                os._exit(0)
+
+    faust.Worker(app, loglevel="error", quiet=True).execute_from_commandline()
+
+
 def main() -> None:
     kind, bootstrap, topics, group, events, warmup, chdb_dir = sys.argv[1:8]
     meter = Meter(int(events), int(warmup))
     if kind == "ceiling":
         asyncio.run(ceiling(bootstrap, topics.split(","), group, meter))
+    elif kind == "framework":
+        framework(bootstrap, topics.split(","), group, meter, chdb_dir)
     else:
         naive(bootstrap, topics.split(","), group, meter, chdb_dir)
 

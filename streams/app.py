@@ -1,24 +1,35 @@
-"""The vox worker: a Faust app that drains the input topics in batches into ClickHouse.
+"""The vox worker: one process, two stages, one ClickHouse thread.
 
-Thin shell: Faust brings consumer groups, rebalancing and offset commits; validation lives in
-`vox.triage`, rows in `vox.interactions`, durable writes in `streams.sink`. Messages are
-consumed as raw bytes (no Faust codec), so pydantic-core parses each payload exactly once.
+* ingest (`streams.ingest`): the input topics, read in batches with a consumer of its own,
+  validated (`vox.triage`), written to ClickHouse (`streams.sink`), routed into signals that go
+  to `vox.signals`, one message per partition per batch;
+* scoring (`streams.scoring`): a Faust agent on `vox.signals`, with the customer states in a
+  changelogged Faust table, writing scores and announcing moves on `vox.segments`.
 
-Delivery: `take_events` acknowledges a batch only when the loop asks for the next one, i.e.
-after `write_batch` has returned; Faust commits acknowledged offsets only. A crash replays the
-uncommitted tail, which the sink deduplicates.
+Thin shell: Faust brings the scoring stage's group, rebalancing, table recovery and the web
+server (/metrics). Messages are raw bytes everywhere (no Faust codec), so pydantic-core parses
+each payload exactly once.
+
+Delivery: each stage advances its offsets only after its batch is durable (ingest commits after
+`write_batch`; the scoring agent acknowledges a batch when it asks for the next one). A crash
+replays the uncommitted tail, which both stages recognise.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
+import signal
 from functools import partial
 from typing import Sequence
 
 import faust
 from aiokafka import ConsumerRecord
+from aiokafka.partitioner import murmur2
 
 from streams.continuity import ContinuityGuard, read_hole
+from streams.ingest import IngestLoop, raw_record
 from streams.retry import Patient
 from streams.routing import StoreBackedRouter
 from streams.scoring import ScoreSink, SignalRecord
@@ -29,29 +40,33 @@ from vox.scoring.rows import segment_message
 from vox.scoring.signals import Signal, pack
 from vox.settings import Settings
 from vox.store import Store
-from vox.topics import bootstrap, topic_names
+from vox.topics import bootstrap, ingest_group, topic_names
 from vox.triage import RawMessage, Rejection
 
 log = logging.getLogger("vox.worker")
 
 LAG_REPORT_INTERVAL_S = 2.0
+SIGNALS_PER_MESSAGE = 2000  # about 200 KB of JSON: far below Kafka's 1 MB message limit
 
 
-def raw_message(event: faust.types.EventT) -> RawMessage:
-    message = event.message
-    return RawMessage(
-        topic=message.topic,
-        partition=message.partition,
-        offset=message.offset,
-        value=message.value,
-        key=message.key,
-        timestamp_ms=int((message.timestamp or 0) * 1000),
-    )
+class SignalPartitions:
+    """The `vox.signals` partition of a customer: the one the producer's default partitioner
+    (murmur2 of the key, as in the Java client) picks for the customer id, which is where the
+    Faust table (`use_partitioner`) keeps the customer's state. Memoised, bounded."""
 
+    CAPACITY = 1_000_000
 
-def raw_record(record: ConsumerRecord) -> RawMessage:
-    """An input record read back by offset (aiokafka: timestamps already in milliseconds)."""
-    return RawMessage(record.topic, record.partition, record.offset, record.value, record.key, record.timestamp or 0)
+    def __init__(self, partitions: int):
+        self.partitions = partitions
+        self.known: dict[str, int] = {}
+
+    def __call__(self, customer_id: str) -> int:
+        found = self.known.get(customer_id)
+        if found is None:
+            if len(self.known) >= self.CAPACITY:
+                self.known.clear()
+            found = self.known[customer_id] = (murmur2(customer_id.encode()) & 0x7FFFFFFF) % self.partitions
+        return found
 
 
 def signal_record(message: faust.types.Message | ConsumerRecord) -> SignalRecord:
@@ -81,7 +96,6 @@ def build_app(settings: Settings, store: Store, metrics: WorkerMetrics) -> faust
         broker_session_timeout=settings.consumer_session_timeout_s,
         broker_heartbeat_interval=settings.consumer_session_timeout_s / 5,
     )
-    inputs = app.topic(*names.inputs, key_type=bytes, value_type=bytes, allow_empty=True)
     dlq = app.topic(names.dlq, key_type=bytes, value_type=bytes)
 
     async def publish_dead_letters(rejections: Sequence[Rejection]) -> None:
@@ -112,14 +126,18 @@ def build_app(settings: Settings, store: Store, metrics: WorkerMetrics) -> faust
     patient = Patient(settings.write_retry_max_s, on_failure=metrics.write_errors.inc,
                       on_duration=metrics.write_seconds.observe)  # fmt: skip
 
+    partition_of = SignalPartitions(settings.topic_partitions)
+
     async def publish_signals(batch: Sequence[Signal]) -> None:
-        """One message per customer per batch, in the batch's order: a customer's signals stay
-        together and in order, and the scoring stage reads a fraction of the messages."""
-        per_customer: dict[str, list[Signal]] = {}
+        """A batch's signals, one message per partition (in chunks), in the batch's order: each
+        signal goes to the partition its customer's key hashes to, where the customer's state
+        lives, and the scoring stage handles a few messages per batch instead of one per event."""
+        per_partition: dict[int, list[Signal]] = {}
         for signal in batch:
-            per_customer.setdefault(signal.customer_id, []).append(signal)
-        pending = [await signals.send(key=customer.encode(), value=pack(group))
-                   for customer, group in per_customer.items()]  # fmt: skip
+            per_partition.setdefault(partition_of(signal.customer_id), []).append(signal)
+        pending = [await signals.send(value=pack(group[i : i + SIGNALS_PER_MESSAGE]), partition=partition)
+                   for partition, group in per_partition.items()
+                   for i in range(0, len(group), SIGNALS_PER_MESSAGE)]  # fmt: skip
         for future in pending:
             await future
         metrics.signals_published.inc(len(batch))
@@ -140,23 +158,39 @@ def build_app(settings: Settings, store: Store, metrics: WorkerMetrics) -> faust
             app.consumer.ack(faust.types.Message(r.topic, r.partition, r.offset, 0.0, 0, None, None, None, None))
 
     read_back = partial(read_hole, bootstrap(settings))
-    guard_ingest = ContinuityGuard(store, settings.consumer_group, patient, metrics, read_back,
-                                   to_record=raw_record, on_filled=acknowledge)  # fmt: skip
+    # the ingest stage commits the highest offset of each written batch: filled holes need no ack
+    guard_ingest = ContinuityGuard(store, settings.consumer_group, patient, metrics, read_back, to_record=raw_record)
     guard_score = ContinuityGuard(store, settings.consumer_group, patient, metrics, read_back,
                                   to_record=signal_record, on_filled=acknowledge)  # fmt: skip
 
     @app.on_partitions_revoked.connect
     async def forget_revoked(sender: faust.App, revoked: set, **kwargs) -> None:  # noqa: ANN003 - Faust signal
-        for guard in (guard_ingest, guard_score):
-            guard.forget([(tp.topic, tp.partition) for tp in revoked])
+        guard_score.forget([(tp.topic, tp.partition) for tp in revoked])
 
-    @app.agent(inputs, name="vox-ingest")
-    async def ingest(stream: faust.StreamT) -> None:
-        async for events in stream.take_events(settings.batch_max_events, within=settings.batch_max_wait_s):
-            batch = await guard_ingest.complete([raw_message(event) for event in events])
-            report = await sink.write_batch(batch)
-            await guard_ingest.written(batch)
-            log.debug("batch: %s", report)
+    async def write_input_batch(records: Sequence[RawMessage]) -> None:
+        batch = await guard_ingest.complete(records)
+        report = await sink.write_batch(batch)
+        await guard_ingest.written(batch)
+        log.debug("batch: %s", report)
+
+    ingest_loop = IngestLoop(bootstrap(settings), ingest_group(settings.consumer_group), list(names.inputs),
+                             write_input_batch, max_events=settings.batch_max_events,
+                             max_wait_s=settings.batch_max_wait_s,
+                             session_timeout_s=settings.consumer_session_timeout_s, on_revoked=guard_ingest.forget)  # fmt: skip
+    app.vox_failure = None  # type: ignore[attr-defined]
+
+    @app.task
+    async def ingest() -> None:
+        try:
+            await ingest_loop.run()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - reported, then the worker stops
+            # A worker that no longer ingests must not look alive: stop it, say why, exit non-zero
+            # (`run_worker`), so that its supervisor restarts it.
+            log.critical("the ingest stage failed: %s", exc, exc_info=True)
+            app.vox_failure = exc  # type: ignore[attr-defined]
+            os.kill(os.getpid(), signal.SIGTERM)
 
     @app.agent(signals, name="vox-score")
     async def score(stream: faust.StreamT) -> None:
@@ -167,17 +201,17 @@ def build_app(settings: Settings, store: Store, metrics: WorkerMetrics) -> faust
 
     @app.timer(interval=LAG_REPORT_INTERVAL_S)
     async def report_lag() -> None:
-        consumer = app.consumer
-        for tp in consumer.assignment():
-            if tp.topic not in names.inputs and tp.topic != names.signals:
-                continue  # the table's changelog and Faust's own topics are not work
-            highwater = consumer.highwater(tp)
-            if highwater is None:
-                continue
-            processed = metrics.processed.get((tp.topic, tp.partition))
-            position = processed + 1 if processed is not None else await consumer.position(tp)
-            if position is not None:
-                metrics.lag.labels(tp.topic, str(tp.partition)).set(max(0, highwater - position))
+        for consumer in (ingest_loop.consumer, app.consumer):
+            for tp in consumer.assignment() if consumer is not None else ():
+                if tp.topic not in names.inputs and tp.topic != names.signals:
+                    continue  # the table's changelog and Faust's own topics are not work
+                highwater = consumer.highwater(tp)
+                if highwater is None:
+                    continue
+                processed = metrics.processed.get((tp.topic, tp.partition))
+                position = processed + 1 if processed is not None else await consumer.position(tp)
+                if position is not None:
+                    metrics.lag.labels(tp.topic, str(tp.partition)).set(max(0, highwater - position))
 
     @app.page("/metrics")
     async def metrics_page(web, request):  # noqa: ANN001 - Faust's view signature

@@ -4,6 +4,9 @@ customers, write their scores, announce their moves.
 Customer states live in a Faust table (changelog topic, compacted): a restarted or rebalanced
 worker gets them back. A decoded copy of the recently used ones is kept in memory.
 
+A `vox.signals` message carries the signals of one batch for the customers of one partition
+(see `streams/app.py`), so the scoring stage handles a few messages per batch, not one per event.
+
 Exactly-once effect, with at-least-once delivery:
 * a state records the highest `vox.signals` offset applied to it (a customer's signals all
   travel in one partition), so signals re-read after a restart are skipped if the changelog
@@ -21,7 +24,7 @@ from streams.retry import Patient
 from vox.scoring.config import ScoringConfig
 from vox.scoring.engine import Scorer, Transition
 from vox.scoring.replay import write_scores
-from vox.scoring.signals import unpack
+from vox.scoring.signals import by_customer, unpack
 from vox.scoring.state import FLAG_COUNTED, CustomerState
 from vox.metrics import WorkerMetrics
 from vox.store import Store
@@ -32,7 +35,7 @@ DECODED_CACHE = 200_000  # customers kept decoded in memory; the rest are bytes 
 @dataclass(frozen=True, slots=True)
 class SignalRecord:
     topic: str
-    key: bytes
+    key: bytes | None
     value: bytes
     partition: int
     offset: int
@@ -64,16 +67,17 @@ class ScoreSink:
 
     async def write_batch(self, records: Sequence[SignalRecord]) -> int:
         touched: list[str] = []
+        applied = 0
         for record in records:
-            customer_id = record.key.decode()
-            state = self._state(customer_id)
-            if record.offset <= state.applied_offset:
-                continue  # the changelog had it already
-            for signal in unpack(record.value):
-                if self.scorer.apply(signal):
-                    self.metrics.signals_applied.inc()
-            state.applied_offset = record.offset
-            touched.append(customer_id)  # its offset moved: save it either way
+            for customer_id, signals in by_customer(unpack(record.value)).items():
+                state = self._state(customer_id)
+                if record.offset <= state.applied_offset:
+                    continue  # the changelog had it already
+                for signal in signals:
+                    applied += self.scorer.apply(signal)
+                state.applied_offset = record.offset
+                touched.append(customer_id)  # its offset moved: save it either way
+        self.metrics.signals_applied.inc(applied)
         placements, transitions = self.scorer.place(touched)
         await self.patient.call(write_scores, self.store, placements, transitions)
         if transitions:

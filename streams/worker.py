@@ -7,6 +7,7 @@ import faust
 from streams.app import build_app
 from vox.metrics import WorkerMetrics
 from vox.migrations import migrate
+from vox.errors import VoxError
 from vox.settings import Settings
 from vox.store import open_store
 from vox.topics import admin_client, bootstrap, create_topics
@@ -33,5 +34,7 @@ def run_worker(settings: Settings) -> None:
             pass
         finally:
             app.vox_sink.close()  # type: ignore[attr-defined] - also stops the shared ClickHouse thread
+        if app.vox_failure is not None:  # type: ignore[attr-defined]
+            raise VoxError(f"the worker stopped: its ingest stage failed: {app.vox_failure}")  # type: ignore[attr-defined]
     finally:
         store.close()

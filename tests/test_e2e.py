@@ -17,7 +17,7 @@ from tests.factories import FACTORIES, encode, review
 from vox.local_kafka import LocalKafka
 from vox.settings import Settings, parse_clickhouse_url
 from vox.store import open_store
-from vox.topics import create_topics, topic_names
+from vox.topics import create_topics, ingest_group, topic_names
 from vox.worker_process import WorkerProcess
 
 pytestmark = pytest.mark.e2e
@@ -123,8 +123,8 @@ def kill_mid_stream(settings: Settings, after: int) -> None:
 
 
 def group_consumer(settings: Settings) -> tuple[KafkaConsumer, list[TopicPartition]]:
-    """A consumer in the worker's group (not subscribed: it only reads and moves offsets)."""
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=settings.consumer_group,
+    """A consumer in the worker's ingest group (not subscribed: it only reads and moves offsets)."""
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=ingest_group(settings.consumer_group),
                              enable_auto_commit=False)  # fmt: skip
     partitions = [TopicPartition(topic, p) for topic in topic_names(settings).inputs
                   for p in range(settings.topic_partitions)]  # fmt: skip

@@ -39,6 +39,13 @@ def topic_names(settings: Settings) -> TopicNames:
     )
 
 
+def ingest_group(consumer_group: str) -> str:
+    """The consumer group of the worker's ingest stage, which reads the input topics. The scoring
+    stage is a Faust app whose group is the configured name; a group has one protocol, so the
+    two cannot share it."""
+    return f"{consumer_group}.ingest"
+
+
 def bootstrap(settings: Settings) -> str:
     """The cluster to use: KAFKA_BOOTSTRAP, else the local broker `vox kafka start` runs."""
     if settings.kafka_bootstrap:
