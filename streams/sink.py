@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timezone
+import hashlib
+from datetime import datetime, timedelta, timezone
 from collections import Counter
 from itertools import groupby
 from typing import TYPE_CHECKING, Awaitable, Callable, Sequence
@@ -28,7 +29,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("vox.sink")
 
-LOOKUP_CHUNK = 1000  # keys per dedup look-up: keeps each query far below max_query_size
+LOOKUP_CHUNK = 1000  # event ids per exact look-up: keeps each query far below max_query_size
+KEY_LOOKUP_CHUNK = 8000  # hashes per key look-up: about 170 KB of SQL, under max_query_size (256 KiB)
 DeadLetterPublisher = Callable[[Sequence[Rejection]], Awaitable[None]]
 SignalPublisher = Callable[[Sequence["Signal"]], Awaitable[None]]
 
@@ -39,6 +41,11 @@ class BatchReport:
     written: int
     rejected: int
     duplicates: int
+
+
+def event_key(event_id: str) -> int:
+    """ClickHouse's halfMD5(event_id): the hash the `interaction_keys` table is sorted by."""
+    return int.from_bytes(hashlib.md5(event_id.encode()).digest()[:8], "big")
 
 
 def utcnow() -> datetime:
@@ -119,12 +126,27 @@ class IngestSink:
         return len(fresh)
 
     def _not_yet_stored(self, rows: list[tuple]) -> list[tuple]:
+        """The rows whose event is not stored yet. The key table (migration 4) answers for most:
+        a hash not there is a new event. Rows whose hash is there (a replay, a resend, or one in
+        about 2^64 a collision) are checked exactly against `interactions`."""
         if not rows:
             return rows
-        stored: set[str] = set()
         db = self.store.database
-        for start in range(0, len(rows), LOOKUP_CHUNK):
-            chunk = rows[start : start + LOOKUP_CHUNK]
+        # occurred_at is UTC here; the store's toDate follows the server's zone: look a day either side
+        days = {day + timedelta(d) for day in {row[4].date() for row in rows} for d in (-1, 0, 1)}
+        keys = {event_key(row[0]): row for row in rows}
+        known: set[int] = set()
+        for start in range(0, len(keys), KEY_LOOKUP_CHUNK):
+            chunk = list(keys)[start : start + KEY_LOOKUP_CHUNK]
+            known.update(int(k) for (k,) in self.store.query(
+                f"SELECT key FROM {db}.interaction_keys WHERE day IN {in_list(sorted(map(str, days)))} "
+                f"AND key IN ({','.join(map(str, chunk))})"))  # fmt: skip
+        if not known:
+            return rows
+        candidates = [keys[k] for k in known if k in keys]
+        stored: set[str] = set()
+        for start in range(0, len(candidates), LOOKUP_CHUNK):
+            chunk = candidates[start : start + LOOKUP_CHUNK]
             # event_type and customer_id lead the sorting key: the look-up reads only their granules
             sql = (
                 f"SELECT event_id FROM {db}.interactions "

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
-from streams.sink import IngestSink
+from streams.sink import IngestSink, event_key
 from tests.factories import click, encode, review, vote
 from vox.metrics import WorkerMetrics
 from vox.triage import RawMessage
@@ -88,3 +88,19 @@ def test_big_batches_are_looked_up_in_chunks(store) -> None:
     assert asyncio.run(sink.write_batch(messages[1000:])).duplicates == 1500
     sink.close()
     assert counts(store) == (2500, 0)
+
+
+def test_the_key_table_matches_what_python_hashes_and_a_hash_alone_never_drops_an_event(store) -> None:
+    """The look-up trusts `interaction_keys` to say "new", never to say "stored": an event whose
+    hash is there (here planted, as a collision would) is still written after the exact check."""
+    db = store.database
+    sink, _, _ = make_sink(store)
+    stored = encode(review(event_id="stored-before"))
+    asyncio.run(sink.write_batch([RawMessage("vox.reviews", 0, 1, stored)]))
+    assert int(store.scalar(f"SELECT key FROM {db}.interaction_keys")) == event_key("stored-before")
+    store.insert("interaction_keys", ("day", "key"), [(date(2026, 3, 1), event_key("new-one"))])
+    fresh = encode(review(event_id="new-one"))
+    report = asyncio.run(sink.write_batch([RawMessage("vox.reviews", 0, 2, fresh), RawMessage("vox.reviews", 0, 3, stored)]))
+    sink.close()
+    assert (report.written, report.duplicates) == (1, 1)
+    assert counts(store) == (2, 0)
