@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from datetime import datetime, timezone
 from typing import Awaitable, Callable, Generic, Sequence, TypeVar
 
@@ -24,6 +25,7 @@ log = logging.getLogger("vox.continuity")
 
 PROGRESS_COLUMNS = ("consumer_group", "topic", "partition", "next_offset", "updated_at")
 HOLE_READ_TIMEOUT_S = 60.0
+SAVE_INTERVAL_S = 1.0  # one tiny insert per stage per second, not one per batch
 
 R = TypeVar("R")  # a record: anything with topic, partition and offset
 
@@ -75,6 +77,8 @@ class ContinuityGuard(Generic[R]):
         self.store, self.group, self.patient, self.metrics = store, group, patient, metrics
         self.read_hole, self.to_record, self.on_filled = read_hole, to_record, on_filled
         self.watermarks = Watermarks()
+        self._unsaved: dict[TP, int] = {}
+        self._saved_at = float("-inf")
 
     async def complete(self, records: Sequence[R]) -> Sequence[R]:
         """The batch, with the records of any hole below or inside it added in offset order."""
@@ -82,6 +86,7 @@ class ContinuityGuard(Generic[R]):
         if unknown := self.watermarks.unknown(offsets):
             self.watermarks.seed(unknown, await self.patient.call(load_progress, self.store, self.group, unknown))
         holes = self.watermarks.holes(offsets)
+        self.watermarks.take(offsets)
         if not holes:
             return records
         filled: list[R] = []
@@ -95,9 +100,16 @@ class ContinuityGuard(Generic[R]):
         return sorted([*records, *filled], key=lambda r: (r.topic, r.partition, r.offset))
 
     async def written(self, records: Sequence[R]) -> None:
-        """The batch (holes included) is written: store the watermarks that moved."""
-        if moved := self.watermarks.advance(offsets_by_partition(records)):
-            await self.patient.call(save_progress, self.store, self.group, moved)
+        """The batch (holes included) is written: store the watermarks that moved, at most once
+        per `SAVE_INTERVAL_S`. A stored mark that lags is safe: a worker taking the partition
+        over reads the lagging stretch again (each stage recognises what it already wrote);
+        one that ran ahead of the data would not be."""
+        self._unsaved.update(self.watermarks.written(offsets_by_partition(records)))
+        now = time.monotonic()
+        if self._unsaved and now - self._saved_at >= SAVE_INTERVAL_S:
+            await self.patient.call(save_progress, self.store, self.group, dict(self._unsaved))
+            self._unsaved.clear()
+            self._saved_at = now
 
     def forget(self, partitions: Sequence[TP]) -> None:
         self.watermarks.forget(partitions)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Awaitable, Callable, Sequence
+from typing import Awaitable, Callable, Generic, Sequence, TypeVar
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError
@@ -30,7 +30,7 @@ log = logging.getLogger("vox.ingest")
 REVOKE_WAIT_S = 20.0  # how long a rebalance waits for the batch in flight before giving it up
 FETCH_BYTES_PER_PARTITION = 4 * 1024 * 1024  # whole batches per fetch, not 1 MiB slices
 
-WriteBatch = Callable[[Sequence[RawMessage]], Awaitable[None]]
+Staged = TypeVar("Staged")
 
 
 def raw_record(record) -> RawMessage:  # noqa: ANN001 - aiokafka ConsumerRecord
@@ -38,11 +38,19 @@ def raw_record(record) -> RawMessage:  # noqa: ANN001 - aiokafka ConsumerRecord
     return RawMessage(record.topic, record.partition, record.offset, record.value, record.key, record.timestamp or 0)
 
 
-class IngestLoop(ConsumerRebalanceListener):
-    def __init__(self, bootstrap: str, group: str, topics: Sequence[str], write: WriteBatch, *,
+class IngestLoop(ConsumerRebalanceListener, Generic[Staged]):
+    """Batches through two steps, pipelined: `stage` (validate, deduplicate, route: mostly
+    Python) of batch N+1 runs while `finish` (publish signals, insert rows: mostly Kafka and
+    ClickHouse) of batch N runs, so the interpreter and ClickHouse work at the same time.
+    `finish` runs in batch order and one at a time: at most one batch has its signals out
+    and its rows not yet written, as without the pipeline."""
+
+    def __init__(self, bootstrap: str, group: str, topics: Sequence[str],
+                 stage: Callable[[Sequence[RawMessage]], Awaitable[Staged]],
+                 finish: Callable[[Staged], Awaitable[None]], *,
                  max_events: int, max_wait_s: float, session_timeout_s: float,
                  on_revoked: Callable[[list[tuple[str, int]]], None]):  # fmt: skip
-        self.topics, self.write, self.on_revoked = list(topics), write, on_revoked
+        self.topics, self.stage, self.finish, self.on_revoked = list(topics), stage, finish, on_revoked
         self.max_events, self.max_wait_s = max_events, max_wait_s
         self.consumer: AIOKafkaConsumer | None = None  # made in `run`: aiokafka wants a running loop
         self._config = dict(
@@ -55,7 +63,7 @@ class IngestLoop(ConsumerRebalanceListener):
             session_timeout_ms=int(session_timeout_s * 1000),
             heartbeat_interval_ms=int(session_timeout_s * 200),
         )
-        self._in_flight: asyncio.Future | None = None
+        self._in_flight: asyncio.Task | None = None  # the batch being finished
 
     async def run(self) -> None:
         """Consume until cancelled (the worker stops) or a fatal error (raised to the caller)."""
@@ -67,15 +75,19 @@ class IngestLoop(ConsumerRebalanceListener):
                 records = await self._take()
                 if not records:
                     continue
-                self._in_flight = asyncio.get_running_loop().create_future()
-                try:
-                    await self.write(records)
-                    await self._commit(records)
-                finally:
-                    self._in_flight.set_result(None)
-                    self._in_flight = None
+                staged = await self.stage(records)
+                if self._in_flight is not None:
+                    await self._in_flight  # batch N is written and committed (or its error raised here)
+                self._in_flight = asyncio.create_task(self._finish(records, staged))
         finally:
+            if self._in_flight is not None and not self._in_flight.done():
+                # stopping: let the batch in flight land and commit, within bounds
+                await asyncio.wait([self._in_flight], timeout=REVOKE_WAIT_S)
             await self.consumer.stop()
+
+    async def _finish(self, records: Sequence[RawMessage], staged: Staged) -> None:
+        await self.finish(staged)
+        await self._commit(records)
 
     async def _take(self) -> list[RawMessage]:
         """Up to `max_events` records, waiting at most `max_wait_s` for the batch to fill."""
@@ -109,10 +121,9 @@ class IngestLoop(ConsumerRebalanceListener):
 
     # ConsumerRebalanceListener
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
-        if self._in_flight is not None:
-            try:
-                await asyncio.wait_for(asyncio.shield(self._in_flight), REVOKE_WAIT_S)
-            except asyncio.TimeoutError:
+        if self._in_flight is not None and not self._in_flight.done():
+            done, _ = await asyncio.wait([self._in_flight], timeout=REVOKE_WAIT_S)
+            if not done:
                 log.warning("the batch in flight took over %.0f s: giving its partitions up uncommitted", REVOKE_WAIT_S)
         self.on_revoked([(tp.topic, tp.partition) for tp in revoked])
 

@@ -33,10 +33,14 @@ class StoreBackedRouter(Router):
         super().__init__(config)
         self.store = store
 
-    def route(self, events: Sequence[Event]) -> list[Signal]:
-        """Signals of a batch of new events, in order (runs on the ClickHouse thread)."""
+    def recall(self, events: Sequence[Event]) -> None:
+        """Fetch from ClickHouse what the batch needs and the cache lacks (the worker runs this
+        on the ClickHouse thread, and `signals_of`, pure Python, on its event loop)."""
         self._recall_authors({e.target_id for e in events if isinstance(e, Vote) and not e.target_author_id})
         self._recall_consensus({e.product_id for e in events if isinstance(e, Review)})
+
+    def signals_of(self, events: Sequence[Event]) -> list[Signal]:
+        """Signals of a batch of new events, in order."""
         signals: list[Signal] = []
         for event in events:
             signals.extend(self.signals(event))

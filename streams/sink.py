@@ -35,6 +35,18 @@ DeadLetterPublisher = Callable[[Sequence[Rejection]], Awaitable[None]]
 SignalPublisher = Callable[[Sequence["Signal"]], Awaitable[None]]
 
 
+@dataclass(frozen=True, slots=True)
+class Staged:
+    """A batch checked and routed, not written yet."""
+
+    messages: Sequence[RawMessage]
+    rejected: Sequence[Rejection]
+    accepted: int
+    fresh: list[tuple]  # rows of events not stored yet
+    dead: list[tuple]
+    signals: list["Signal"]
+
+
 @dataclass(frozen=True)
 class BatchReport:
     consumed: int
@@ -70,9 +82,16 @@ class IngestSink:
         self.publish_dead_letters = publish_dead_letters
         self.metrics = metrics
         self.clock = clock
+        self._unwritten: set[str] = set()  # event ids of staged batches not written yet
         self.patient = patient or Patient(on_failure=metrics.write_errors.inc, on_duration=metrics.write_seconds.observe)
 
     async def write_batch(self, messages: Sequence[RawMessage]) -> BatchReport:
+        return await self.finish(await self.stage(messages))
+
+    async def stage(self, messages: Sequence[RawMessage]) -> "Staged":
+        """Everything but the writes of the batch's rows and signals: validation, dead letters
+        (published), what is new, its signals. A pipelined caller stages batch N+1 while N is
+        still being written; `finish` must then run in batch order."""
         sorted_out = triage(messages, self.family_of_topic)
         now = self.clock()
         rows: dict[str, tuple] = {}
@@ -84,16 +103,27 @@ class IngestSink:
         dead = [dead_letter_row(rejection, now) for rejection in sorted_out.rejected]
         if sorted_out.rejected:
             await self.patient.send(self.publish_dead_letters, sorted_out.rejected)
-        fresh = await self.patient.call(self._not_yet_stored, list(rows.values()))
-        if self.router is not None and self.publish_signals is not None and fresh:
-            # Signals go out before the rows go in: a crash between the two re-sends signals
-            # (each customer's state recognises them) rather than losing them.
-            signals = await self.patient.call(self.router.route, [events[row[0]] for row in fresh])
-            await self.patient.send(self.publish_signals, signals)
-        written = await self.patient.call(self._insert, fresh, dead)
-        duplicates = len(sorted_out.accepted) - written
-        self._count(messages, sorted_out.rejected, duplicates)
-        return BatchReport(len(messages), written, len(sorted_out.rejected), duplicates)
+        # a batch staged but not written yet is not in ClickHouse: its events are known here
+        pending = [row for event_id, row in rows.items() if event_id not in self._unwritten]
+        fresh = await self.patient.call(self._not_yet_stored, pending)
+        self._unwritten.update(row[0] for row in fresh)
+        signals: list["Signal"] = []
+        if self.router is not None and fresh:
+            new_events = [events[row[0]] for row in fresh]
+            await self.patient.call(self.router.recall, new_events)
+            signals = self.router.signals_of(new_events)
+        return Staged(messages, sorted_out.rejected, len(sorted_out.accepted), fresh, dead, signals)
+
+    async def finish(self, staged: "Staged") -> BatchReport:
+        """Write a staged batch: signals first, then rows (a crash between the two re-sends the
+        signals, which each customer's state recognises, rather than losing them)."""
+        if self.publish_signals is not None and staged.signals:
+            await self.patient.send(self.publish_signals, staged.signals)
+        written = await self.patient.call(self._insert, staged.fresh, staged.dead)
+        self._unwritten.difference_update(row[0] for row in staged.fresh)
+        duplicates = staged.accepted - written
+        self._count(staged.messages, staged.rejected, duplicates)
+        return BatchReport(len(staged.messages), written, len(staged.rejected), duplicates)
 
     def _count(self, messages: Sequence[RawMessage], rejected: Sequence[Rejection], duplicates: int) -> None:
         m = self.metrics
