@@ -5,6 +5,7 @@ from __future__ import annotations
 import faust
 
 from streams.app import build_app
+from vox import heap
 from vox.metrics import WorkerMetrics
 from vox.migrations import migrate
 from vox.errors import VoxError
@@ -27,6 +28,7 @@ def run_worker(settings: Settings) -> None:
     try:
         migrate(store)
         app = build_app(settings, store, WorkerMetrics())
+        heap.settle()
         worker = faust.Worker(app, loglevel=FAUST_LOG_LEVELS[settings.log_level], quiet=True)
         try:
             worker.execute_from_commandline()

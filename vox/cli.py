@@ -156,8 +156,11 @@ def _replay(args: argparse.Namespace, settings: Settings) -> int:
     path = Path(args.file)
     if not path.is_file():
         raise VoxError(f"no such file: {path}")
+    from vox import heap
+
     with open_store(settings.clickhouse) as store:
         migrate(store)
+        heap.settle()
         report = replay_file(path, store, ScoringEngine(settings.scoring), settings.batch_max_events,
                              progress=not args.no_progress, write_interactions=not args.scores_only)  # fmt: skip
     print(report.summary())
