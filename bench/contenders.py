@@ -3,13 +3,16 @@
 * ceiling: a plain aiokafka consumer that validates every message with the same schemas and
   does nothing else: what Python transport plus validation costs. (aiokafka is the client here:
   it is what Faust runs on, so the comparison isolates Faust and vox's own work.)
+* framework: a Faust agent that takes batches (`take_events`) and validates them, nothing else:
+  what faust-streaming's stream machinery costs per message (it hands messages over one at a
+  time, with an `asyncio.wait` each), which is why vox's ingest stage does not read through it.
 * naive: the Faust agent a competent developer writes first: one event at a time through
   `async for`, Faust's own JSON decoding, the same scoring core, a simple buffered insert.
 
 Each prints one JSON line: events measured, seconds, CPU seconds and peak RSS over the measured
 part (after `warmup` events).
 
-Run: python -m bench.contenders ceiling|naive BOOTSTRAP TOPICS GROUP EVENTS WARMUP CHDB_DIR
+Run: python -m bench.contenders ceiling|framework|naive BOOTSTRAP TOPICS GROUP EVENTS WARMUP CHDB_DIR
 """
 
 from __future__ import annotations

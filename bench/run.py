@@ -249,6 +249,7 @@ def main(argv: list[str] | None = None) -> dict:
         publish(settings, messages)
         timeout = max(120.0, events / 500)
         results = {"ceiling": contender("ceiling", settings, events, warmup, work, timeout)}
+        results["framework"] = contender("framework", settings, events, warmup, work, timeout * 3)
         results["naive"] = contender("naive", settings, events, warmup, work, timeout * 3)
         results["vox"] = vox_worker(settings, events, warmup, timeout)
         ceiling_rate = results["ceiling"]["events"] / results["ceiling"]["seconds"]

@@ -28,7 +28,7 @@ import faust
 from aiokafka import ConsumerRecord
 from aiokafka.partitioner import murmur2
 
-from streams.continuity import ContinuityGuard, read_hole
+from streams.continuity import SAVE_INTERVAL_S, ContinuityGuard, read_hole
 from streams.ingest import IngestLoop, raw_record
 from streams.retry import Patient
 from streams.routing import StoreBackedRouter
@@ -202,6 +202,15 @@ def build_app(settings: Settings, store: Store, metrics: WorkerMetrics) -> faust
             batch = await guard_score.complete([signal_record(event.message) for event in events])
             await score_sink.write_batch(batch)
             await guard_score.written(batch)
+
+    @app.timer(interval=SAVE_INTERVAL_S)
+    async def save_watermarks() -> None:
+        for guard in (guard_ingest, guard_score):
+            await guard.flush()
+
+    @app.on_before_shutdown.connect
+    async def save_watermarks_at_exit(sender: faust.App, **kwargs) -> None:  # noqa: ANN003 - Faust signal
+        await save_watermarks()
 
     @app.timer(interval=LAG_REPORT_INTERVAL_S)
     async def report_lag() -> None:

@@ -105,11 +105,16 @@ class ContinuityGuard(Generic[R]):
         over reads the lagging stretch again (each stage recognises what it already wrote);
         one that ran ahead of the data would not be."""
         self._unsaved.update(self.watermarks.written(offsets_by_partition(records)))
-        now = time.monotonic()
-        if self._unsaved and now - self._saved_at >= SAVE_INTERVAL_S:
-            await self.patient.call(save_progress, self.store, self.group, dict(self._unsaved))
-            self._unsaved.clear()
-            self._saved_at = now
+        if time.monotonic() - self._saved_at >= SAVE_INTERVAL_S:
+            await self.flush()
+
+    async def flush(self) -> None:
+        """Store the watermarks written since the last save (the worker also calls this on a
+        timer and at shutdown, so a stage that went idle does not leave its mark behind)."""
+        if self._unsaved:
+            moved, self._unsaved = self._unsaved, {}
+            await self.patient.call(save_progress, self.store, self.group, moved)
+        self._saved_at = time.monotonic()
 
     def forget(self, partitions: Sequence[TP]) -> None:
         self.watermarks.forget(partitions)

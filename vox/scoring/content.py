@@ -36,10 +36,17 @@ class ContentIndex:
         author = self.authors.get(vote.target_id)
         if author is not None:
             return author
-        self.pending.setdefault(vote.target_id, []).append(vote)
+        self.wait(vote)
+        return None
+
+    def wait(self, vote: Vote) -> None:
+        """Hold a vote until its content shows up (once: a vote already waiting is not added)."""
+        waiting = self.pending.setdefault(vote.target_id, [])
+        if any(v.event_id == vote.event_id for v in waiting):
+            return
+        waiting.append(vote)
         self.pending_count += 1
         while self.pending_count > self.pending_capacity:
             _, evicted = self.pending.popitem(last=False)
             self.pending_count -= len(evicted)
             self.dropped += len(evicted)
-        return None

@@ -1,0 +1,58 @@
+"""The routing stage with ClickHouse as its memory: what a restart must not forget."""
+
+from __future__ import annotations
+
+import asyncio
+
+from streams.routing import StoreBackedRouter
+from streams.sink import IngestSink
+from tests.factories import encode, review, vote
+from tests.test_sink import TOPICS, DeadLetterLog
+from vox.metrics import WorkerMetrics
+from vox.scoring import signals as S
+from vox.scoring.config import ScoringConfig
+from vox.triage import RawMessage
+
+
+class Published:
+    def __init__(self) -> None:
+        self.signals: list[S.Signal] = []
+
+    async def __call__(self, batch) -> None:
+        self.signals.extend(batch)
+
+
+def routing_sink(store) -> tuple[IngestSink, Published]:
+    published = Published()
+    sink = IngestSink(store, TOPICS, DeadLetterLog(), WorkerMetrics(), router=StoreBackedRouter(ScoringConfig(), store),
+                      publish_signals=published)  # fmt: skip
+    return sink, published
+
+
+def received_votes(published: Published) -> list[tuple[str, str]]:
+    return [(s.customer_id, s.giver) for s in published.signals if s.kind == S.VOTE_RECEIVED]
+
+
+EARLY_VOTE = vote(event_id="v-early", customer_id="bob", target_id="r-late", target_author_id=None,
+                  occurred_at="2026-03-01T10:05:00Z")  # fmt: skip
+LATE_REVIEW = review(event_id="e-late", review_id="r-late", customer_id="alice", occurred_at="2026-03-01T10:00:00Z")
+
+
+def test_a_vote_stored_before_its_content_is_resolved_by_the_next_worker(store) -> None:
+    first, published = routing_sink(store)
+    asyncio.run(first.write_batch([RawMessage("vox.votes", 0, 0, encode(EARLY_VOTE))]))
+    first.close()
+    assert received_votes(published) == []  # waiting for its content, in a process that then stops
+
+    restarted, published = routing_sink(store)
+    asyncio.run(restarted.write_batch([RawMessage("vox.reviews", 0, 0, encode(LATE_REVIEW))]))
+    restarted.close()
+    assert received_votes(published) == [("alice", "bob")]
+
+
+def test_a_vote_waiting_in_memory_and_in_clickhouse_is_resolved_once(store) -> None:
+    sink, published = routing_sink(store)
+    asyncio.run(sink.write_batch([RawMessage("vox.votes", 0, 0, encode(EARLY_VOTE))]))
+    asyncio.run(sink.write_batch([RawMessage("vox.reviews", 0, 0, encode(LATE_REVIEW))]))
+    sink.close()
+    assert received_votes(published) == [("alice", "bob")]
