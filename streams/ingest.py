@@ -39,11 +39,10 @@ def raw_record(record) -> RawMessage:  # noqa: ANN001 - aiokafka ConsumerRecord
 
 
 class IngestLoop(ConsumerRebalanceListener, Generic[Staged]):
-    """Batches through two steps, pipelined: `stage` (validate, deduplicate, route: mostly
-    Python) of batch N+1 runs while `finish` (publish signals, insert rows: mostly Kafka and
-    ClickHouse) of batch N runs, so the interpreter and ClickHouse work at the same time.
-    `finish` runs in batch order and one at a time: at most one batch has its signals out
-    and its rows not yet written, as without the pipeline."""
+    """Batches through two steps, `stage` (validate, deduplicate, route) and `finish` (publish
+    signals, insert rows), then a commit. One batch at a time: running `stage` of batch N+1
+    while N is finished was measured (13.1 k -> 13.5 k events/s, within the noise) and widens
+    the window in which a crash re-sends signals, so it is not done."""
 
     def __init__(self, bootstrap: str, group: str, topics: Sequence[str],
                  stage: Callable[[Sequence[RawMessage]], Awaitable[Staged]],
@@ -75,18 +74,17 @@ class IngestLoop(ConsumerRebalanceListener, Generic[Staged]):
                 records = await self._take()
                 if not records:
                     continue
-                staged = await self.stage(records)
-                if self._in_flight is not None:
-                    await self._in_flight  # batch N is written and committed (or its error raised here)
-                self._in_flight = asyncio.create_task(self._finish(records, staged))
+                self._in_flight = asyncio.create_task(self._write(records))
+                await asyncio.shield(self._in_flight)  # a task: a rebalance or a stop waits for it
+                self._in_flight = None
         finally:
             if self._in_flight is not None and not self._in_flight.done():
                 # stopping: let the batch in flight land and commit, within bounds
                 await asyncio.wait([self._in_flight], timeout=REVOKE_WAIT_S)
             await self.consumer.stop()
 
-    async def _finish(self, records: Sequence[RawMessage], staged: Staged) -> None:
-        await self.finish(staged)
+    async def _write(self, records: Sequence[RawMessage]) -> None:
+        await self.finish(await self.stage(records))
         await self._commit(records)
 
     async def _take(self) -> list[RawMessage]:
