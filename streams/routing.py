@@ -16,7 +16,7 @@ from schemas import Event, Post, Review, Vote
 from vox.scoring.config import ScoringConfig
 from vox.scoring.consensus import ProductConsensus
 from vox.scoring.engine import Router
-from vox.scoring.signals import Signal, vote_received, with_ids
+from vox.scoring.signals import Signal, at_position, vote_received, with_ids
 from vox.store import Store, in_list, quote
 
 LOOKUP_CHUNK = 1000
@@ -43,16 +43,17 @@ class StoreBackedRouter(Router):
                                     for e in events if isinstance(e, (Review, Post))})  # fmt: skip
         self._recall_consensus({e.product_id for e in events if isinstance(e, Review)})
 
-    def signals_of(self, events: Sequence[Event]) -> list[Signal]:
-        """Signals of a batch of new events, in order (first those of waiting votes whose
-        content `recall` found stored by another worker)."""
+    def signals_of(self, events: Sequence[Event], positions: Sequence[tuple[int, int]]) -> list[Signal]:
+        """Signals of a batch of new events, in order, each marked with the input position
+        (source id, offset) of its event; first those of waiting votes whose content `recall`
+        found stored by another worker (no position: the recent ids recognise them)."""
         signals: list[Signal] = []
         for vote, author in self.released:
             if signal := vote_received(vote, author):
                 signals.extend(with_ids(vote.event_id, [signal]))
         self.released.clear()
-        for event in events:
-            signals.extend(self.signals(event))
+        for event, (source, offset) in zip(events, positions):
+            signals.extend(at_position(self.signals(event), source, offset))
         return signals
 
     def _recall_authors(self, content_ids: set[str]) -> None:

@@ -79,9 +79,12 @@ class ScoreSink:
                 touched.append(customer_id)  # its offset moved: save it either way
         self.metrics.signals_applied.inc(applied)
         placements, transitions = self.scorer.place(touched)
-        await self.patient.call(write_scores, self.store, placements, transitions)
+        # moves are announced before they are stored: a crash between the two announces a move
+        # again (at least once) rather than storing one nobody heard of, since the re-run after a
+        # restart may place the customer at other batch boundaries and not make that move again
         if transitions:
             await self.patient.send(self.publish_transitions, transitions)
+        await self.patient.call(write_scores, self.store, placements, transitions)
         for customer_id in dict.fromkeys(touched):
             self.table[customer_id.encode()] = self.scorer.customers[customer_id].to_bytes()
         self._trim()

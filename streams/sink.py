@@ -20,6 +20,7 @@ from schemas import Event
 from streams.retry import Patient
 from vox.interactions import DEAD_LETTER_COLUMNS, INTERACTION_COLUMNS, dead_letter_row, interaction_row
 from vox.metrics import WorkerMetrics
+from vox.scoring.signals import source_id
 from vox.store import Store, in_list
 from vox.triage import RawMessage, Rejection, triage
 
@@ -111,7 +112,7 @@ class IngestSink:
         if self.router is not None and fresh:
             new_events = [events[row[0]] for row in fresh]
             await self.patient.call(self.router.recall, new_events)
-            signals = self.router.signals_of(new_events)
+            signals = self.router.signals_of(new_events, [(source_id(row[-3], row[-2]), row[-1]) for row in fresh])
         return Staged(messages, sorted_out.rejected, len(sorted_out.accepted), fresh, dead, signals)
 
     async def finish(self, staged: "Staged") -> BatchReport:

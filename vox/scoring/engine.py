@@ -104,7 +104,7 @@ class Scorer:
     def apply(self, signal: S.Signal) -> bool:
         """Apply a signal once: False when this signal was already applied (a replay)."""
         state = self.state(signal.customer_id)
-        if signal.sid and state.seen(signal.sid):
+        if not state.accept(signal.source, signal.position, signal.sid):
             return False
         state.apply(signal, self.half_lives)
         return True

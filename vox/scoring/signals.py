@@ -48,10 +48,14 @@ class Signal:
     x: float = 0.0
     y: float = 0.0
     sid: int = 0  # a deterministic id (event, kind, customer): a resent signal is applied once
+    # where the event that gave it sat in the input (streaming only; -1 in a replay): the input
+    # partition's id (`source_id`) and offset. A batch re-sent after a crash is recognised by it.
+    source: int = -1
+    position: int = -1
 
     def fields(self) -> list:
         return [self.customer_id, self.kind, self.at, self.role, self.a, self.b, self.key, self.domain,
-                self.session, self.giver, self.x, self.y, self.sid]  # fmt: skip
+                self.session, self.giver, self.x, self.y, self.sid, self.source, self.position]  # fmt: skip
 
 
 def pack(signals: list[Signal]) -> bytes:
@@ -71,6 +75,17 @@ def by_customer(signals: list[Signal]) -> dict[str, list[Signal]]:
     for signal in signals:
         grouped.setdefault(signal.customer_id, []).append(signal)
     return grouped
+
+
+def source_id(topic: str, partition: int) -> int:
+    """A stable 32-bit id for an input partition."""
+    return zlib.crc32(f"{topic}/{partition}".encode())
+
+
+def at_position(signals: list[Signal], source: int, position: int) -> list[Signal]:
+    for signal in signals:
+        signal.source, signal.position = source, position
+    return signals
 
 
 def signal_id(event_id: str, kind: str, customer_id: str) -> int:

@@ -68,7 +68,7 @@ def _days(t: float) -> float:
 class CustomerState:
     __slots__ = ("t0", "acc", "domains", "products", "givers", "ring", "last_action", "last_purchase",
                  "weeks", "week_anchor", "flags", "cell", "applied_offset", "signals", "latest",
-                 "placed", "snapshot", "recent")  # fmt: skip
+                 "placed", "snapshot", "recent", "positions")  # fmt: skip
 
     def __init__(self) -> None:
         self.t0 = 0.0
@@ -89,6 +89,9 @@ class CustomerState:
         self.placed = array("f", [-1.0, -1.0])  # competence, implication at the last placement
         self.snapshot = array("f", [-100.0, -100.0])  # the same at the last history snapshot
         self.recent = array("I", [0] * (RECENT_IDS + 1))  # last signal ids applied, and the next slot
+        # per input partition (id, offset) pairs: the input position of the last event whose
+        # signals were applied (streaming dedup of re-sent batches, see `accept`)
+        self.positions = array("q")
 
     # -- decay bookkeeping ------------------------------------------------------------------
 
@@ -245,6 +248,23 @@ class CustomerState:
         ring[2 * oldest], ring[2 * oldest + 1] = key, t
         self.acc[sessions] += weight
 
+    def accept(self, source: int, position: int, sid: int) -> bool:
+        """Whether a signal is new to this state (and remember it). A signal from an input
+        position before the last one applied from that input partition is a re-send (signals of
+        one input partition reach a customer in offset order); one from the same position is
+        another signal of the same event, or its re-send, which the recent ids tell apart."""
+        if source >= 0:
+            positions = self.positions
+            for i in range(0, len(positions), 2):
+                if positions[i] == source:
+                    if position < positions[i + 1]:
+                        return False
+                    positions[i + 1] = position
+                    break
+            else:
+                positions.extend((source, position))
+        return not (sid and self.seen(sid))
+
     def seen(self, sid: int) -> bool:
         """True if this signal id was applied lately; otherwise remember it."""
         recent = self.recent
@@ -272,7 +292,7 @@ class CustomerState:
                              self.signals, self.weeks, self.cell, self.flags, self.week_anchor)  # fmt: skip
         return header + self.acc.tobytes() + self.domains.tobytes() + self.products.tobytes() + \
             self.givers.tobytes() + self.ring.tobytes() + self.placed.tobytes() + self.snapshot.tobytes() + \
-            self.recent.tobytes()  # fmt: skip
+            self.recent.tobytes() + self.positions.tobytes()  # fmt: skip
 
     @classmethod
     def from_bytes(cls, data: bytes) -> "CustomerState":
@@ -287,4 +307,5 @@ class CustomerState:
             del target[:]
             target.frombytes(data[offset : offset + size])
             offset += size
+        state.positions.frombytes(data[offset:])  # variable length, last (absent in older states)
         return state
