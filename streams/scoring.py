@@ -11,8 +11,10 @@ Exactly-once effect, with at-least-once delivery:
 * a state records the highest `vox.signals` offset applied to it (a customer's signals all
   travel in one partition), so signals re-read after a restart are skipped if the changelog
   already had them;
-* it also remembers the ids of its last signals, so a batch the routing stage sent twice
-  (crash between publishing and storing) is applied once.
+* each signal carries the input partition and offset of the event it came from, and a state
+  keeps the last offset applied per input partition, so a batch the routing stage sent twice
+  (crash between publishing and storing) is applied once; signals of one event share an offset,
+  and the ids of the last ones applied tell them apart.
 """
 
 from __future__ import annotations

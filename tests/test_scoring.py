@@ -314,22 +314,24 @@ def test_a_batch_re_sent_after_a_crash_is_applied_once_however_many_signals_it_h
     before storing the batch's rows. Recent ids alone (32 per customer) would let a customer
     with more signals than that in the batch count the excess twice; input positions do not."""
     from vox.scoring.engine import Scorer
-    from vox.scoring.signals import VOTE_RECEIVED, Signal, signal_id, source_id
+    from vox.scoring.signals import SIGNALS_PER_EVENT, VOTE_RECEIVED, Signal, at_position, signal_id, source_id
 
     def batch(first: int, n: int) -> list[Signal]:
         source = source_id("vox.votes", 2)
-        return [Signal("staff", VOTE_RECEIVED, 1.77e9 + k, a="up", giver=f"u{k}", sid=signal_id(f"v{k}", VOTE_RECEIVED, "staff"),
-                       source=source, position=k) for k in range(first, first + n)]  # fmt: skip
+        return [at_position([Signal("staff", VOTE_RECEIVED, 1.77e9 + k, a="up", giver=f"u{k}",
+                                    sid=signal_id(f"v{k}", VOTE_RECEIVED, "staff"))], source, k)[0]
+                for k in range(first, first + n)]  # fmt: skip
 
     scorer = Scorer(ScoringConfig())
     assert sum(scorer.apply(s) for s in batch(0, 100)) == 100
     assert sum(scorer.apply(s) for s in batch(0, 100)) == 0  # the whole batch again
     assert sum(scorer.apply(s) for s in batch(60, 80)) == 40  # a replay overlapping new events
     assert scorer.customers["staff"].signals == 140
-    # two signals of one event (a review and its accuracy) share a position: both count, once
-    review_signals = [Signal("alice", kind, 1.77e9, sid=signal_id("r1", kind, "alice"), source=7, position=3)
-                      for kind in ("review", "accuracy")]  # fmt: skip
+    # several signals of one event (a review and its accuracy): each counts, once
+    review_signals = at_position([Signal("alice", kind, 1.77e9, sid=signal_id("r1", kind, "alice"))
+                                  for kind in ("review", "accuracy")], source=7, offset=3)  # fmt: skip
     assert [scorer.apply(s) for s in review_signals] == [True, True]
     assert [scorer.apply(s) for s in review_signals] == [False, False]
+    assert [scorer.apply(s) for s in review_signals[1:]] == [False]  # even the last one alone
     restored = CustomerState.from_bytes(scorer.customers["staff"].to_bytes())
-    assert list(restored.positions) == [source_id("vox.votes", 2), 139]
+    assert list(restored.positions) == [source_id("vox.votes", 2), 139 * SIGNALS_PER_EVENT]

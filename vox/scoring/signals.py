@@ -49,7 +49,8 @@ class Signal:
     y: float = 0.0
     sid: int = 0  # a deterministic id (event, kind, customer): a resent signal is applied once
     # where the event that gave it sat in the input (streaming only; -1 in a replay): the input
-    # partition's id (`source_id`) and offset. A batch re-sent after a crash is recognised by it.
+    # partition's id (`source_id`) and a position (`at_position`). A batch re-sent after a crash
+    # is recognised by it.
     source: int = -1
     position: int = -1
 
@@ -82,9 +83,15 @@ def source_id(topic: str, partition: int) -> int:
     return zlib.crc32(f"{topic}/{partition}".encode())
 
 
-def at_position(signals: list[Signal], source: int, position: int) -> list[Signal]:
-    for signal in signals:
-        signal.source, signal.position = source, position
+SIGNALS_PER_EVENT = 1 << 16
+
+
+def at_position(signals: list[Signal], source: int, offset: int) -> list[Signal]:
+    """Mark the signals of the event at `offset` of input partition `source`: positions that
+    grow with the offset, then with the signal's rank in the event (an event gives one customer
+    several signals at times: a review and its accuracy, votes released by their content)."""
+    for rank, signal in enumerate(signals):
+        signal.source, signal.position = source, offset * SIGNALS_PER_EVENT + min(rank, SIGNALS_PER_EVENT - 1)
     return signals
 
 

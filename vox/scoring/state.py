@@ -249,15 +249,15 @@ class CustomerState:
         self.acc[sessions] += weight
 
     def accept(self, source: int, position: int, sid: int) -> bool:
-        """Whether a signal is new to this state (and remember it). A signal from an input
-        position before the last one applied from that input partition is a re-send (signals of
-        one input partition reach a customer in offset order); one from the same position is
-        another signal of the same event, or its re-send, which the recent ids tell apart."""
+        """Whether a signal is new to this state (and remember it). Signals of one input
+        partition reach a customer in position order (see `signals.at_position`), so one at or
+        before the last position applied from its partition is a re-send. The recent ids catch
+        what positions cannot see (signals without a position: a replay from a file)."""
         if source >= 0:
             positions = self.positions
             for i in range(0, len(positions), 2):
                 if positions[i] == source:
-                    if position < positions[i + 1]:
+                    if position <= positions[i + 1]:
                         return False
                     positions[i + 1] = position
                     break
