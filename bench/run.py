@@ -148,7 +148,9 @@ def freshness(settings: Settings, rate: float, seconds: float, server: LocalClic
     poller = threading.Thread(target=poll, daemon=True)
     poller.start()
     names = topic_names(settings)
-    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks=1, linger_ms=0)
+    # a few milliseconds of linger, as real producers use: one request per message would make the
+    # producer itself (kafka-python) take a core of this 2-core machine from the worker
+    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks=1, linger_ms=5)
     messages = simulated(int(rate * seconds) + 10, seed=99)
     start = time.perf_counter()
     try:
