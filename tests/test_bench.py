@@ -27,7 +27,7 @@ def test_benchmark_smoke_run_reports_every_figure(kafka_home: Path, tmp_path: Pa
     assert done.returncode == 0, done.stderr[-2000:]
     report = json.loads(out.read_text())
     assert report["machine"]["cores"] and report["machine"]["cpu"] and report["events"] == 600
-    for name in ("ceiling", "naive", "vox"):
+    for name in ("ceiling", "framework", "naive", "vox", "vox (server)"):
         figures = report["throughput"][name]
         assert figures["events_per_s"] > 0 and figures["cpu_s_per_1000"] >= 0 and figures["peak_rss_bytes"] > 0
         assert "ratio_to_ceiling" in figures
