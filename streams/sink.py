@@ -83,7 +83,6 @@ class IngestSink:
         self.publish_dead_letters = publish_dead_letters
         self.metrics = metrics
         self.clock = clock
-        self._unwritten: set[str] = set()  # event ids of staged batches not written yet
         self.patient = patient or Patient(on_failure=metrics.write_errors.inc, on_duration=metrics.write_seconds.observe)
 
     async def write_batch(self, messages: Sequence[RawMessage]) -> BatchReport:
@@ -91,8 +90,8 @@ class IngestSink:
 
     async def stage(self, messages: Sequence[RawMessage]) -> "Staged":
         """Everything but the writes of the batch's rows and signals: validation, dead letters
-        (published), what is new, its signals. A pipelined caller stages batch N+1 while N is
-        still being written; `finish` must then run in batch order."""
+        (published), what is new, its signals. `finish` must follow before the next batch is
+        staged: the look-up of what is new reads what the previous batch wrote."""
         sorted_out = triage(messages, self.family_of_topic)
         now = self.clock()
         rows: dict[str, tuple] = {}
@@ -104,10 +103,7 @@ class IngestSink:
         dead = [dead_letter_row(rejection, now) for rejection in sorted_out.rejected]
         if sorted_out.rejected:
             await self.patient.send(self.publish_dead_letters, sorted_out.rejected)
-        # a batch staged but not written yet is not in ClickHouse: its events are known here
-        pending = [row for event_id, row in rows.items() if event_id not in self._unwritten]
-        fresh = await self.patient.call(self._not_yet_stored, pending)
-        self._unwritten.update(row[0] for row in fresh)
+        fresh = await self.patient.call(self._not_yet_stored, list(rows.values()))
         signals: list["Signal"] = []
         if self.router is not None and fresh:
             new_events = [events[row[0]] for row in fresh]
@@ -121,7 +117,6 @@ class IngestSink:
         if self.publish_signals is not None and staged.signals:
             await self.patient.send(self.publish_signals, staged.signals)
         written = await self.patient.call(self._insert, staged.fresh, staged.dead)
-        self._unwritten.difference_update(row[0] for row in staged.fresh)
         duplicates = staged.accepted - written
         self._count(staged.messages, staged.rejected, duplicates)
         return BatchReport(len(staged.messages), written, len(staged.rejected), duplicates)
