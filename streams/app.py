@@ -33,7 +33,7 @@ from streams.ingest import IngestLoop, raw_record
 from streams.retry import Patient
 from streams.routing import StoreBackedRouter
 from streams.scoring import ScoreSink, SignalRecord
-from streams.sink import IngestSink, Staged
+from streams.sink import IngestSink
 from vox.metrics import WorkerMetrics
 from vox.scoring.engine import Transition
 from vox.scoring.rows import segment_message
@@ -167,18 +167,14 @@ def build_app(settings: Settings, store: Store, metrics: WorkerMetrics) -> faust
     async def forget_revoked(sender: faust.App, revoked: set, **kwargs) -> None:  # noqa: ANN003 - Faust signal
         guard_score.forget([(tp.topic, tp.partition) for tp in revoked])
 
-    async def stage_input_batch(records: Sequence[RawMessage]) -> tuple[Sequence[RawMessage], Staged]:
+    async def write_input_batch(records: Sequence[RawMessage]) -> None:
         batch = await guard_ingest.complete(records)
-        return batch, await sink.stage(batch)
-
-    async def finish_input_batch(staged: tuple[Sequence[RawMessage], Staged]) -> None:
-        batch, checked = staged
-        report = await sink.finish(checked)
+        report = await sink.write_batch(batch)
         await guard_ingest.written(batch)
         log.debug("batch: %s", report)
 
     ingest_loop = IngestLoop(bootstrap(settings), ingest_group(settings.consumer_group), list(names.inputs),
-                             stage_input_batch, finish_input_batch, max_events=settings.batch_max_events,
+                             write_input_batch, max_events=settings.batch_max_events,
                              max_wait_s=settings.batch_max_wait_s,
                              session_timeout_s=settings.consumer_session_timeout_s, on_revoked=guard_ingest.forget)  # fmt: skip
     app.vox_failure = None  # type: ignore[attr-defined]

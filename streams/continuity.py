@@ -86,7 +86,6 @@ class ContinuityGuard(Generic[R]):
         if unknown := self.watermarks.unknown(offsets):
             self.watermarks.seed(unknown, await self.patient.call(load_progress, self.store, self.group, unknown))
         holes = self.watermarks.holes(offsets)
-        self.watermarks.take(offsets)
         if not holes:
             return records
         filled: list[R] = []
@@ -104,7 +103,7 @@ class ContinuityGuard(Generic[R]):
         per `SAVE_INTERVAL_S`. A stored mark that lags is safe: a worker taking the partition
         over reads the lagging stretch again (each stage recognises what it already wrote);
         one that ran ahead of the data would not be."""
-        self._unsaved.update(self.watermarks.written(offsets_by_partition(records)))
+        self._unsaved.update(self.watermarks.advance(offsets_by_partition(records)))
         if time.monotonic() - self._saved_at >= SAVE_INTERVAL_S:
             await self.flush()
 

@@ -36,18 +36,6 @@ DeadLetterPublisher = Callable[[Sequence[Rejection]], Awaitable[None]]
 SignalPublisher = Callable[[Sequence["Signal"]], Awaitable[None]]
 
 
-@dataclass(frozen=True, slots=True)
-class Staged:
-    """A batch checked and routed, not written yet."""
-
-    messages: Sequence[RawMessage]
-    rejected: Sequence[Rejection]
-    accepted: int
-    fresh: list[tuple]  # rows of events not stored yet
-    dead: list[tuple]
-    signals: list["Signal"]
-
-
 @dataclass(frozen=True)
 class BatchReport:
     consumed: int
@@ -86,12 +74,6 @@ class IngestSink:
         self.patient = patient or Patient(on_failure=metrics.write_errors.inc, on_duration=metrics.write_seconds.observe)
 
     async def write_batch(self, messages: Sequence[RawMessage]) -> BatchReport:
-        return await self.finish(await self.stage(messages))
-
-    async def stage(self, messages: Sequence[RawMessage]) -> "Staged":
-        """Everything but the writes of the batch's rows and signals: validation, dead letters
-        (published), what is new, its signals. `finish` must follow before the next batch is
-        staged: the look-up of what is new reads what the previous batch wrote."""
         sorted_out = triage(messages, self.family_of_topic)
         now = self.clock()
         rows: dict[str, tuple] = {}
@@ -104,22 +86,18 @@ class IngestSink:
         if sorted_out.rejected:
             await self.patient.send(self.publish_dead_letters, sorted_out.rejected)
         fresh = await self.patient.call(self._not_yet_stored, list(rows.values()))
-        signals: list["Signal"] = []
-        if self.router is not None and fresh:
+        if self.router is not None and self.publish_signals is not None and fresh:
+            # Signals go out before the rows go in: a crash between the two re-sends signals
+            # (each customer's state recognises them) rather than losing them. Look-ups run on
+            # the ClickHouse thread, the pure routing on the event loop.
             new_events = [events[row[0]] for row in fresh]
             await self.patient.call(self.router.recall, new_events)
             signals = self.router.signals_of(new_events, [(source_id(row[-3], row[-2]), row[-1]) for row in fresh])
-        return Staged(messages, sorted_out.rejected, len(sorted_out.accepted), fresh, dead, signals)
-
-    async def finish(self, staged: "Staged") -> BatchReport:
-        """Write a staged batch: signals first, then rows (a crash between the two re-sends the
-        signals, which each customer's state recognises, rather than losing them)."""
-        if self.publish_signals is not None and staged.signals:
-            await self.patient.send(self.publish_signals, staged.signals)
-        written = await self.patient.call(self._insert, staged.fresh, staged.dead)
-        duplicates = staged.accepted - written
-        self._count(staged.messages, staged.rejected, duplicates)
-        return BatchReport(len(staged.messages), written, len(staged.rejected), duplicates)
+            await self.patient.send(self.publish_signals, signals)
+        written = await self.patient.call(self._insert, fresh, dead)
+        duplicates = len(sorted_out.accepted) - written
+        self._count(messages, sorted_out.rejected, duplicates)
+        return BatchReport(len(messages), written, len(sorted_out.rejected), duplicates)
 
     def _count(self, messages: Sequence[RawMessage], rejected: Sequence[Rejection], duplicates: int) -> None:
         m = self.metrics

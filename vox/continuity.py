@@ -83,26 +83,15 @@ class Watermarks:
                 expected = max(expected, offset + 1)
         return found
 
-    def take(self, offsets: Mapping[TopicPartition, Iterable[int]]) -> None:
-        """A batch and its holes are in hand and will be written: the next batch is measured from
-        just past it (a pipelined stage checks batch N+1 before N is stored)."""
-        for tp, seen in offsets.items():
-            self.next[tp] = max(seen) + 1
-
-    def written(self, offsets: Mapping[TopicPartition, Iterable[int]]) -> dict[TopicPartition, int]:
-        """A batch taken earlier is written: the watermarks that rose above what is stored (to be
-        stored)."""
+    def advance(self, offsets: Mapping[TopicPartition, Iterable[int]]) -> dict[TopicPartition, int]:
+        """After a batch and its holes are written: move each cursor just past the batch; return
+        the watermarks that rose above what is stored (to be stored)."""
         moved = {}
         for tp, seen in offsets.items():
-            after = max(seen) + 1
+            after = self.next[tp] = max(seen) + 1
             if after > self.stored.get(tp, -1):
                 self.stored[tp] = moved[tp] = after
         return moved
-
-    def advance(self, offsets: Mapping[TopicPartition, Iterable[int]]) -> dict[TopicPartition, int]:
-        """`take` then `written`, for a stage that writes each batch before it reads the next."""
-        self.take(offsets)
-        return self.written(offsets)
 
     def forget(self, partitions: Iterable[TopicPartition]) -> None:
         """Partitions taken away in a rebalance: if they come back, the store says whether
