@@ -280,6 +280,34 @@ def test_a_move_between_cells_is_a_transition_with_its_action() -> None:
     assert move.action == ACTIONS[move.to_cell] and set(ACTIONS) == set(CELL_NAMES)
 
 
+def test_components_without_any_evidence_are_left_out_of_the_scores() -> None:
+    """A customer seen only on forum pages (no content, no rated review) is judged on what was
+    seen: breadth, recognition and learning. A forum without clickstream: implication without
+    visit depth, and co-creation, community, purchases from their totals only."""
+    from vox.scoring.scores import weighted
+
+    engine = run(*(click(customer_id="a", session_id="s1", page_type=page, product_id="p1", category="guitars",
+                         action="view", order_value=None, occurred_at=at(0, n))
+                   for n, page in enumerate(("docs", "community", "product", "tutorial"))))  # fmt: skip
+    s = scores_of(engine, "a")
+    w = FIXED.competence_weights
+    seen = ("breadth", "recognition", "learning")
+    expected = 100 * sum(s.competence_parts[n] * w[n] for n in seen) / sum(w[n] for n in seen)
+    assert s.competence == pytest.approx(expected)
+    assert s.competence_parts["learning"] == pytest.approx((2 + 0.25 * 4) / (4 + 4) / 0.5)
+    assert s.competence > weighted(s.competence_parts, w)  # the priors of the unseen parts no longer dilute it
+
+    forum = run(post(customer_id="b", kind="question", reply_to_customer_id=None, parent_post_id=None, mentions=[],
+                     occurred_at=at(0)),
+                vote(customer_id="b", occurred_at=at(0, 60)))  # fmt: skip
+    f = scores_of(forum, "b")
+    assert f.implication_parts["community"] == pytest.approx(1 / (1 + 5), rel=1e-4)  # all on the total: no visits
+    assert f.implication_parts["co_creation"] == pytest.approx(1 / (1 + 10), rel=1e-4)
+    wi = FIXED.implication_weights
+    used = [n for n in wi if n != "depth"]
+    assert f.implication == pytest.approx(100 * sum(f.implication_parts[n] * wi[n] for n in used) / sum(wi[n] for n in used))
+
+
 def test_breadth_recognition_co_creation_community_and_purchases() -> None:
     from vox.scoring.state import _bucket
 

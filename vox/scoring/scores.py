@@ -41,8 +41,13 @@ def half_lives(config: ScoringConfig) -> tuple[float, float, float]:
             config.value_half_life_days * DAY)  # fmt: skip
 
 
-def weighted(parts: dict[str, float], weights: dict[str, float]) -> float:
-    return 100.0 * sum(parts[name] * weights[name] for name in parts) / sum(weights.values())
+def weighted(parts: dict[str, float], weights: dict[str, float], unobserved: frozenset[str] = frozenset()) -> float:
+    """Weighted mean of the components times 100, leaving out those this customer has given no
+    evidence for at all: a forum without clickstream says nothing of learning or visit depth, and
+    a prior standing in for them would only pull everyone toward the middle."""
+    used = [name for name in parts if name not in unobserved and weights[name] > 0] or list(parts)
+    total = sum(weights[name] for name in used)
+    return 100.0 * sum(parts[name] * weights[name] for name in used) / total if total else 0.0
 
 
 def score(state: CustomerState, as_of: float, config: ScoringConfig) -> Scores:
@@ -79,6 +84,11 @@ def score(state: CustomerState, as_of: float, config: ScoringConfig) -> Scores:
         if rated + prior_reviews else 0.5 * config.accuracy_error_scale  # fmt: skip
     accuracy = max(0.0, 1.0 - mean_error / config.accuracy_error_scale)
     competence_parts = dict(zip(COMPETENCE_COMPONENTS, (breadth, quality, depth, recognition, learning, accuracy)))
+    # Quality is judged once they have written something here (votes received are about their
+    # writing; keyed to that and not to the votes, a helpful vote can only raise competence).
+    competence_unobserved = frozenset(name for name, evidence in (
+        ("quality", d("reviews") + d("posts")), ("depth", items), ("learning", views), ("accuracy", rated),
+    ) if evidence <= 0)  # fmt: skip
 
     # implication --------------------------------------------------------------------------
     days_since_active = max(0.0, (as_of - state.last_action) / DAY)
@@ -89,7 +99,8 @@ def score(state: CustomerState, as_of: float, config: ScoringConfig) -> Scores:
     pages = saturate(clicks / sessions, config.pages_per_session_k) if sessions else 0.0
     dwell = saturate(d("dwell_s") / dwell_n, config.dwell_seconds_k) if dwell_n else 0.0
     session_depth = (pages + dwell) / 2
-    share = config.per_session_share
+    # without visits (no clickstream) the per-visit rates are unknown, not zero: totals only
+    share = config.per_session_share if sessions else 0.0
     per = 1.0 / sessions if sessions else 0.0
 
     def blend(total: float, k_total: float, k_per_session: float) -> float:
@@ -100,6 +111,7 @@ def score(state: CustomerState, as_of: float, config: ScoringConfig) -> Scores:
     purchases = blend(d("purchases"), config.purchases_k, config.purchases_per_session_k)
     implication_parts = dict(zip(IMPLICATION_COMPONENTS,
                                  (frequency, durability, session_depth, co_creation, community, purchases)))  # fmt: skip
+    implication_unobserved = frozenset() if sessions or dwell_n else frozenset({"depth"})
 
     # value and role -----------------------------------------------------------------------
     spend, bought = d("spend"), d("purchases_value")
@@ -113,8 +125,8 @@ def score(state: CustomerState, as_of: float, config: ScoringConfig) -> Scores:
     role = max(ROLES, key=lambda r: mix[r]) if any(mix.values()) else "executant"
     return Scores(
         as_of=as_of,
-        competence=weighted(competence_parts, config.competence_weights),
-        implication=weighted(implication_parts, config.implication_weights),
+        competence=weighted(competence_parts, config.competence_weights, competence_unobserved),
+        implication=weighted(implication_parts, config.implication_weights, implication_unobserved),
         competence_parts=competence_parts,
         implication_parts=implication_parts,
         value=spend,
