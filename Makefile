@@ -1,5 +1,5 @@
 # The two commands of the README. Each installs what it needs first (deploy/setup.sh).
-.PHONY: demo test bench setup clean
+.PHONY: demo test bench population setup clean
 
 demo:
 	@deploy/setup.sh
@@ -12,6 +12,10 @@ test:
 bench:
 	@deploy/setup.sh test
 	@.venv/bin/python -m bench.run
+
+population:
+	@deploy/setup.sh test
+	@.venv/bin/python -m bench.population
 
 setup:
 	@deploy/setup.sh test

@@ -1,0 +1,187 @@
+"""How well the scores recover the simulator's hidden traits, and how well anything could.
+
+    python -m bench.population                      # 2,000 customers, 120 and 365 days (about 6 min)
+    python -m bench.population --days 120 --out F   # one horizon
+
+For each horizon: the confusion matrix (truth cell x scored cell), the share placed right overall
+and per band of events seen, per axis. Beside it, a **reference**: a classifier *trained on the
+truth* of another simulated population (seed + 1) from the same customer states (multinomial
+logistic regression per axis on every accumulator, rate and component). vox cannot do that (it
+has no labels); what the reference cannot place is beyond what the evidence tells, and bounds
+what any scoring could reach. Writes `bench/population.json` and prints the report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+from schemas import EVENT_ADAPTER
+from vox.scoring.config import ScoringConfig
+from vox.scoring.engine import ScoringEngine
+from vox.scoring.state import ACCUMULATORS, CustomerState
+from vox.simulator.generate import SimConfig
+from vox.simulator.run import write_simulation
+from vox.typology import CELL_NAMES, CELLS, LEVELS, LEVELS_OF_CELL
+
+BANDS = ((1, 10), (10, 30), (30, 100), (100, 300), (300, None))
+
+
+def simulate_and_score(config: SimConfig, out: Path, place_every: int = 2000) -> tuple[dict, ScoringEngine, dict]:
+    """Simulate, then score the stream as `vox replay` does (placing every few thousand events,
+    cut points adaptive to the population's known shape). Returns the truth, the engine and the
+    cell each customer was placed in."""
+    truth = write_simulation(config, out, progress=False)
+    active = [c for c in truth["customers"].values() if c["role"] == "customer" and c["events"]]
+
+    def shares(axis: int) -> tuple[float, float]:
+        levels = Counter(LEVELS_OF_CELL[c["cell"]][axis] for c in active)
+        return levels["low"] / len(active), levels["high"] / len(active)
+
+    # The company knows its population's shape (here, the simulator's truth); the cut points adapt to it.
+    engine = ScoringEngine(ScoringConfig(cut_mode="adaptive", competence_shares=shares(0), implication_shares=shares(1)))
+    touched: list[str] = []
+    with open(out / "events.jsonl", "rb") as lines:
+        for number, line in enumerate(lines, start=1):
+            touched.extend(engine.process(EVENT_ADAPTER.validate_json(line)))
+            if number % place_every == 0:
+                engine.scorer.place(touched)
+                touched.clear()
+    placements, _ = engine.scorer.place(list(engine.scorer.customers))
+    return truth, engine, {p.customer_id: p.cell for p in placements}
+
+
+def confusion(truth: dict, cells: dict, minimum_events: int = 1, below: int | None = None) -> tuple[Counter, int, int]:
+    """(truth cell, scored cell) counts over active customers with minimum_events <= events < below."""
+    matrix, right, total = Counter(), 0, 0
+    for customer, cell in cells.items():
+        expected = truth["customers"][customer]
+        events = expected["events"]
+        if expected["role"] != "customer" or events < minimum_events or (below is not None and events >= below):
+            continue
+        matrix[(expected["cell"], cell)] += 1
+        right += cell == expected["cell"]
+        total += 1
+    return matrix, right, total
+
+
+def per_axis(matrix: Counter) -> tuple[float, float]:
+    total = sum(matrix.values()) or 1
+    return tuple(sum(n for (a, b), n in matrix.items() if LEVELS_OF_CELL[a][axis] == LEVELS_OF_CELL[b][axis]) / total
+                 for axis in (0, 1))  # type: ignore[return-value]  # fmt: skip
+
+
+def by_evidence(truth: dict, cells: dict) -> list[dict]:
+    """Share placed right per band of events seen: how accuracy grows with evidence."""
+    out = []
+    for low, high in BANDS:
+        matrix, right, total = confusion(truth, cells, low, high)
+        if total:
+            competence, implication = per_axis(matrix)
+            out.append({"events": f"{low}-{high - 1 if high else ''}", "customers": total, "right": round(right / total, 3),
+                        "competence_right": round(competence, 3), "implication_right": round(implication, 3)})  # fmt: skip
+    return out
+
+
+def render(matrix: Counter) -> str:
+    head = "truth \\ scored  " + " ".join(f"{c[:7]:>7}" for c in CELL_NAMES)
+    rows = [f"{a:<15} " + " ".join(f"{matrix[(a, b)]:>7}" for b in CELL_NAMES) for a in CELL_NAMES]
+    return "\n".join([head, *rows])
+
+
+# -- the reference: what a classifier trained on the truth gets from the same states ------------
+
+
+def features(state: CustomerState, engine: ScoringEngine) -> list[float]:
+    from vox.scoring.scores import score
+
+    as_of, h = state.latest, engine.scorer.half_lives
+    acc = {name: state.decayed(name, as_of, h) for name, _ in ACCUMULATORS}
+    s = score(state, as_of, engine.scorer.config)
+    per_session = [acc[n] / acc["sessions"] if acc["sessions"] else 0.0 for n in ("clicks", "votes_cast", "posts", "purchases")]
+    rates = [(acc["learning_views"] + 1) / (acc["views"] + 4), (acc["pos_votes"] + 1) / (acc["pos_votes"] + acc["neg_votes"] + 2),
+             (acc["answers"] + 0.5) / (acc["answers"] + acc["questions"] + 1), (acc["text_chars"] + 150) / (acc["text_items"] + 1) / 1000,
+             (acc["abs_error"] + 1) / (acc["rated"] + 1), acc["dwell_s"] / acc["dwell_n"] if acc["dwell_n"] else 0.0]  # fmt: skip
+    return [*(math.log1p(max(0.0, v)) for v in acc.values()), *per_session, *rates,
+            state.active_weeks(as_of, 12) / 12, *s.competence_parts.values(), *s.implication_parts.values()]  # fmt: skip
+
+
+def labelled(truth: dict, engine: ScoringEngine) -> tuple[list[str], list[list[float]], list[tuple[int, int]]]:
+    ids = sorted(c for c, t in truth["customers"].items() if t["role"] == "customer" and c in engine.scorer.customers)
+    levels = [tuple(LEVELS.index(x) for x in LEVELS_OF_CELL[truth["customers"][c]["cell"]]) for c in ids]
+    return ids, [features(engine.scorer.customers[c], engine) for c in ids], levels  # type: ignore[misc]
+
+
+def train_softmax(x, y, iterations: int = 2000, rate: float = 0.5, l2: float = 1e-3):
+    """Multinomial logistic regression by gradient descent on standardised features."""
+    import numpy as np
+
+    x = np.asarray(x, float)
+    mean, sd = x.mean(0), x.std(0) + 1e-9
+    z = np.c_[(x - mean) / sd, np.ones(len(x))]
+    w = np.zeros((z.shape[1], 3))
+    target = np.eye(3)[np.asarray(y)]
+    for _ in range(iterations):
+        logits = z @ w
+        p = np.exp(logits - logits.max(1, keepdims=True))
+        p /= p.sum(1, keepdims=True)
+        w -= rate * (z.T @ (p - target) / len(z) + l2 * w)
+    return lambda new: (np.c_[(np.asarray(new, float) - mean) / sd, np.ones(len(new))] @ w).argmax(1)
+
+
+def reference_cells(train: tuple[dict, ScoringEngine], test: tuple[dict, ScoringEngine]) -> dict[str, str]:
+    _, x_train, y_train = labelled(*train)
+    ids, x_test, _ = labelled(*test)
+    predicted = [train_softmax(x_train, [y[axis] for y in y_train])(x_test) for axis in (0, 1)]
+    return {c: CELLS[(LEVELS[int(predicted[0][n])], LEVELS[int(predicted[1][n])])] for n, c in enumerate(ids)}
+
+
+def horizon_report(customers: int, days: int, seed: int, work: Path) -> dict:
+    runs = {}
+    for s in (seed, seed + 1):
+        truth, engine, cells = simulate_and_score(SimConfig(customers=customers, days=days, seed=s), work / f"s{s}-{days}")
+        runs[s] = (truth, engine, cells)
+    truth, engine, cells = runs[seed]
+    reference = reference_cells(runs[seed + 1][:2], (truth, engine))
+    report: dict = {"customers": customers, "days": days, "seed": seed, "reference_trained_on_seed": seed + 1}
+    for name, placed in (("vox", cells), ("reference", reference)):
+        matrix, right, total = confusion(truth, placed)
+        competence, implication = per_axis(matrix)
+        _, right_established, established = confusion(truth, placed, 300)
+        report[name] = {"active": total, "right": round(right / total, 3), "competence_right": round(competence, 3),
+                        "implication_right": round(implication, 3),
+                        "right_300_events_or_more": round(right_established / established, 3) if established else None,
+                        "by_events": by_evidence(truth, placed), "matrix": render(matrix)}  # fmt: skip
+    return report
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Population accuracy of the scores against the simulator's truth.")
+    parser.add_argument("--customers", type=int, default=2000)
+    parser.add_argument("--days", type=int, nargs="+", default=[120, 365])
+    parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=Path(__file__).with_name("population.json"))
+    args = parser.parse_args()
+    reports = []
+    with tempfile.TemporaryDirectory(prefix="vox-population-") as work:
+        for days in args.days:
+            report = horizon_report(args.customers, days, args.seed, Path(work))
+            reports.append(report)
+            print(f"\n== {args.customers} customers, {days} days (seed {args.seed}) ==")
+            for name in ("vox", "reference"):
+                r = report[name]
+                print(f"{name}: {r['right']:.1%} of {r['active']} active customers in their cell (competence "
+                      f"{r['competence_right']:.1%}, implication {r['implication_right']:.1%}); "
+                      f"300+ events: {r['right_300_events_or_more']:.1%}")  # fmt: skip
+                print("  by events seen: " + "; ".join(f"{b['events']}: {b['right']:.1%} of {b['customers']}" for b in r["by_events"]))
+            print(report["vox"]["matrix"])
+    args.out.write_text(json.dumps(reports, indent=1) + "\n", encoding="utf-8")
+    print(f"\n-> {args.out}")
+
+
+if __name__ == "__main__":
+    main()
