@@ -23,6 +23,7 @@ from pathlib import Path
 from schemas import EVENT_ADAPTER
 from vox.scoring.config import ScoringConfig
 from vox.scoring.engine import ScoringEngine
+from vox.scoring.scores import score
 from vox.scoring.state import ACCUMULATORS, CustomerState
 from vox.simulator.generate import SimConfig
 from vox.simulator.run import write_simulation
@@ -97,8 +98,6 @@ def render(matrix: Counter) -> str:
 
 
 def features(state: CustomerState, engine: ScoringEngine) -> list[float]:
-    from vox.scoring.scores import score
-
     as_of, h = state.latest, engine.scorer.half_lives
     acc = {name: state.decayed(name, as_of, h) for name, _ in ACCUMULATORS}
     s = score(state, as_of, engine.scorer.config)
