@@ -30,6 +30,7 @@ from vox.simulator.run import write_simulation
 from vox.typology import CELL_NAMES, CELLS, LEVELS, LEVELS_OF_CELL
 
 BANDS = ((1, 10), (10, 30), (30, 100), (100, 300), (300, None))
+ESTABLISHED_EVENTS = 300  # about five events a week over 120 days: enough evidence to judge
 
 
 def simulate_and_score(config: SimConfig, out: Path, place_every: int = 2000) -> tuple[dict, ScoringEngine, dict]:
@@ -150,7 +151,7 @@ def horizon_report(customers: int, days: int, seed: int, work: Path) -> dict:
     for name, placed in (("vox", cells), ("reference", reference)):
         matrix, right, total = confusion(truth, placed)
         competence, implication = per_axis(matrix)
-        _, right_established, established = confusion(truth, placed, 300)
+        _, right_established, established = confusion(truth, placed, ESTABLISHED_EVENTS)
         report[name] = {"active": total, "right": round(right / total, 3), "competence_right": round(competence, 3),
                         "implication_right": round(implication, 3),
                         "right_300_events_or_more": round(right_established / established, 3) if established else None,

@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from bench.population import by_evidence, confusion, per_axis, render, simulate_and_score
+from bench.population import ESTABLISHED_EVENTS, by_evidence, confusion, per_axis, render, simulate_and_score
 from vox.simulator.generate import SimConfig
-
-ESTABLISHED_EVENTS = 300  # about five events a week over the period: enough evidence to judge
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
@@ -65,7 +64,7 @@ def scored(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[float, float,
             own[event.customer_id] += 1
     placements, _ = engine.scorer.place(list(engine.scorer.customers))
     reputation = {}
-    for line in Path(SE_DUMP / "Users.xml").read_text(encoding="utf-8").splitlines():
+    for line in (SE_DUMP / "Users.xml").read_text(encoding="utf-8").splitlines():
         if found := re.search(r' Id="(-?\d+)".*? Reputation="(\d+)"', line):
             reputation[f"quantumcomputing:u{found.group(1)}"] = int(found.group(2))
     return [(p.scores.competence, p.scores.implication, p.cell, reputation[p.customer_id])

@@ -13,7 +13,7 @@ from schemas import EVENT_ADAPTER
 from tests.factories import click, encode, post, review, vote
 from vox.scoring.config import ScoringConfig
 from vox.scoring.engine import ScoringEngine
-from vox.scoring.scores import score
+from vox.scoring.scores import score, weighted
 from vox.scoring.state import CustomerState
 from vox.typology import ACTIONS, CELL_NAMES, PopulationCuts, level_of
 
@@ -284,8 +284,6 @@ def test_components_without_any_evidence_are_left_out_of_the_scores() -> None:
     """A customer seen only on forum pages (no content, no rated review) is judged on what was
     seen: breadth, recognition and learning. A forum without clickstream: implication without
     visit depth, and co-creation, community, purchases from their totals only."""
-    from vox.scoring.scores import weighted
-
     engine = run(*(click(customer_id="a", session_id="s1", page_type=page, product_id="p1", category="guitars",
                          action="view", order_value=None, occurred_at=at(0, n))
                    for n, page in enumerate(("docs", "community", "product", "tutorial"))))  # fmt: skip
