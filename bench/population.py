@@ -8,7 +8,9 @@ and per band of events seen, per axis. Beside it, a **reference**: a classifier 
 truth* of another simulated population (seed + 1) from the same customer states (multinomial
 logistic regression per axis on every accumulator, rate and component). vox cannot do that (it
 has no labels); what the reference cannot place is beyond what the evidence tells, and bounds
-what any scoring could reach. Writes `bench/population.json` and prints the report.
+what any scoring could reach. And **best weights**: vox's own components, weighted by least
+squares on the hidden traits of that other population, cut as vox cuts: what better weights
+alone could give. Writes `bench/population.json` and prints the report.
 """
 
 from __future__ import annotations
@@ -110,8 +112,12 @@ def features(state: CustomerState, engine: ScoringEngine) -> list[float]:
             state.active_weeks(as_of, 12) / 12, *s.competence_parts.values(), *s.implication_parts.values()]  # fmt: skip
 
 
+def scored_customers(truth: dict, engine: ScoringEngine) -> list[str]:
+    return sorted(c for c, t in truth["customers"].items() if t["role"] == "customer" and c in engine.scorer.customers)
+
+
 def labelled(truth: dict, engine: ScoringEngine) -> tuple[list[str], list[list[float]], list[tuple[int, int]]]:
-    ids = sorted(c for c, t in truth["customers"].items() if t["role"] == "customer" and c in engine.scorer.customers)
+    ids = scored_customers(truth, engine)
     levels = [tuple(LEVELS.index(x) for x in LEVELS_OF_CELL[truth["customers"][c]["cell"]]) for c in ids]
     return ids, [features(engine.scorer.customers[c], engine) for c in ids], levels  # type: ignore[misc]
 
@@ -140,6 +146,38 @@ def reference_cells(train: tuple[dict, ScoringEngine], test: tuple[dict, Scoring
     return {c: CELLS[(LEVELS[int(predicted[0][n])], LEVELS[int(predicted[1][n])])] for n, c in enumerate(ids)}
 
 
+def components(state: CustomerState, engine: ScoringEngine) -> tuple[list[float], list[float]]:
+    s = score(state, state.latest, engine.scorer.config)  # as vox places them
+    return list(s.competence_parts.values()), list(s.implication_parts.values())
+
+
+def best_weight_cells(train: tuple[dict, ScoringEngine], test: tuple[dict, ScoringEngine]) -> dict[str, str]:
+    """Each axis a weighted sum of vox's components, the weights fitted (least squares) to the
+    hidden traits of the training population; cut at the known shares over the customers vox
+    counts for its adaptive cuts (competence: established customers; implication: everyone)."""
+    import numpy as np
+
+    def table(truth: dict, engine: ScoringEngine) -> tuple[list[str], list, np.ndarray]:
+        ids = scored_customers(truth, engine)
+        rows = [components(engine.scorer.customers[c], engine) for c in ids]
+        return ids, rows, np.array([engine.scorer.customers[c].signals for c in ids])
+
+    train_ids, train_rows, _ = table(*train)
+    ids, test_rows, signals = table(*test)
+    truth = test[0]["customers"]
+    levels = []
+    for axis, trait in enumerate(("competence", "implication")):
+        x = np.array([r[axis] for r in train_rows])
+        y = np.array([train[0]["customers"][c][trait] for c in train_ids])
+        weights = np.linalg.lstsq(np.c_[x, np.ones(len(x))], y, rcond=None)[0]
+        fitted = np.c_[np.array([r[axis] for r in test_rows]), np.ones(len(test_rows))] @ weights
+        counted = signals >= test[1].scorer.config.established_signals if axis == 0 else np.ones(len(ids), bool)
+        shares = Counter(LEVELS_OF_CELL[truth[c]["cell"]][axis] for c in ids)
+        low, high = np.quantile(fitted[counted], [shares["low"] / len(ids), 1 - shares["high"] / len(ids)])
+        levels.append(np.where(fitted < low, 0, np.where(fitted < high, 1, 2)))
+    return {c: CELLS[(LEVELS[int(levels[0][n])], LEVELS[int(levels[1][n])])] for n, c in enumerate(ids)}
+
+
 def horizon_report(customers: int, days: int, seed: int, work: Path) -> dict:
     runs = {}
     for s in (seed, seed + 1):
@@ -147,8 +185,9 @@ def horizon_report(customers: int, days: int, seed: int, work: Path) -> dict:
         runs[s] = (truth, engine, cells)
     truth, engine, cells = runs[seed]
     reference = reference_cells(runs[seed + 1][:2], (truth, engine))
+    best_weights = best_weight_cells(runs[seed + 1][:2], (truth, engine))
     report: dict = {"customers": customers, "days": days, "seed": seed, "reference_trained_on_seed": seed + 1}
-    for name, placed in (("vox", cells), ("reference", reference)):
+    for name, placed in (("vox", cells), ("best_weights", best_weights), ("reference", reference)):
         matrix, right, total = confusion(truth, placed)
         competence, implication = per_axis(matrix)
         _, right_established, established = confusion(truth, placed, ESTABLISHED_EVENTS)
@@ -172,7 +211,7 @@ def main() -> None:
             report = horizon_report(args.customers, days, args.seed, Path(work))
             reports.append(report)
             print(f"\n== {args.customers} customers, {days} days (seed {args.seed}) ==")
-            for name in ("vox", "reference"):
+            for name in ("vox", "best_weights", "reference"):
                 r = report[name]
                 print(f"{name}: {r['right']:.1%} of {r['active']} active customers in their cell (competence "
                       f"{r['competence_right']:.1%}, implication {r['implication_right']:.1%}); "
