@@ -1,6 +1,6 @@
 """How well the scores recover the simulator's hidden traits, and how well anything could.
 
-    python -m bench.population                      # 2,000 customers, 120 and 365 days (about 6 min)
+    python -m bench.population                      # 2,000 customers, 120 and 365 days (about 8 min)
     python -m bench.population --days 120 --out F   # one horizon
 
 For each horizon: the confusion matrix (truth cell x scored cell), the share placed right overall

@@ -22,7 +22,7 @@ def test_established_customers_land_in_the_cell_of_their_traits(population) -> N
     matrix, right, total = confusion(truth, cells, ESTABLISHED_EVENTS)
     print(f"\ncustomers with at least {ESTABLISHED_EVENTS} events: {right}/{total} = {right / total:.1%}\n{render(matrix)}")
     assert total > 400
-    assert right / total >= 0.85
+    assert right / total >= 0.90
 
 
 def test_every_active_customer_is_placed_well_above_chance(population) -> None:
@@ -32,7 +32,7 @@ def test_every_active_customer_is_placed_well_above_chance(population) -> None:
     print("by evidence:", by_evidence(truth, cells))
     # chance with these shares is about 12 %; customers with a handful of events can only be
     # placed from priors, which is what keeps this below the established figure
-    assert right / total >= 0.65
-    assert min(per_axis(matrix)) >= 0.75
+    assert right / total >= 0.70
+    assert min(per_axis(matrix)) >= 0.78
     bands = by_evidence(truth, cells)
     assert bands[-1]["right"] > bands[0]["right"]  # more evidence, better placed

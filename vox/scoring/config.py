@@ -29,8 +29,8 @@ class ScoringConfig(BaseModel):
 
     # -- competence ------------------------------------------------------------------------
     competence_weights: dict[str, float] = Field(
-        default_factory=lambda: {"breadth": 0.05, "quality": 0.25, "depth": 0.15, "recognition": 0.05,
-                                 "learning": 0.35, "accuracy": 0.15},  # fmt: skip
+        default_factory=lambda: {"breadth": 0.05, "quality": 0.20, "depth": 0.30, "recognition": 0.05,
+                                 "learning": 0.35, "accuracy": 0.05},  # fmt: skip
         description="Share of each competence component.",
     )
     breadth_domains_k: float = Field(3, gt=0, description="Categories and topics engaged for half breadth.")
@@ -50,7 +50,7 @@ class ScoringConfig(BaseModel):
 
     # -- implication ------------------------------------------------------------------------
     implication_weights: dict[str, float] = Field(
-        default_factory=lambda: {"frequency": 0.15, "durability": 0.10, "depth": 0.35, "co_creation": 0.15,
+        default_factory=lambda: {"frequency": 0.10, "durability": 0.05, "depth": 0.45, "co_creation": 0.15,
                                  "community": 0.15, "purchases": 0.10},  # fmt: skip
         description="Share of each implication component.",
     )
