@@ -52,3 +52,15 @@ def test_explain_in_plain_words(store, small_stream: Path) -> None:
     for words in ("Competence", "Implication", "learning: share of their visits", "visit depth", "Value",
                   "Role:", "Recommended action:", "Recent moves:"):  # fmt: skip
         assert words in text
+
+
+def test_explain_marks_the_components_left_out_of_the_score(store, small_stream: Path) -> None:
+    replay_file(small_stream, store, ScoringEngine(Settings().scoring), batch_events=500, progress=False)
+    customer, left_out = store.query(f"SELECT customer_id, left_out FROM {store.database}.customer_scores FINAL "
+                                     "WHERE has(left_out, 'c_depth') ORDER BY customer_id LIMIT 1")[0]  # fmt: skip
+    text = explain_customer(store, customer)
+    depth = next(line for line in text.splitlines() if "depth: how detailed" in line)
+    assert "left out of the score" in depth and "#" not in depth
+    weakest = next(line for line in text.splitlines() if line.strip().startswith("strongest:"))
+    assert "depth" not in weakest  # a prior is never called their strongest or weakest point
+    assert text.count("left out of the score") == len(left_out)

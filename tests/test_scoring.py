@@ -294,6 +294,7 @@ def test_components_without_any_evidence_are_left_out_of_the_scores() -> None:
     assert s.competence == pytest.approx(expected)
     assert s.competence_parts["learning"] == pytest.approx((2 + 0.25 * 4) / (4 + 4) / 0.5)
     assert s.competence > weighted(s.competence_parts, w)  # the priors of the unseen parts no longer dilute it
+    assert s.left_out == ("c_accuracy", "c_depth", "c_quality")  # what `vox explain` marks as left out
 
     forum = run(post(customer_id="b", kind="question", reply_to_customer_id=None, parent_post_id=None, mentions=[],
                      occurred_at=at(0)),
@@ -304,6 +305,7 @@ def test_components_without_any_evidence_are_left_out_of_the_scores() -> None:
     wi = FIXED.implication_weights
     used = [n for n in wi if n != "depth"]
     assert f.implication == pytest.approx(100 * sum(f.implication_parts[n] * wi[n] for n in used) / sum(wi[n] for n in used))
+    assert f.left_out == ("c_accuracy", "c_depth", "c_learning", "i_depth")  # a question: written, not an answer
 
 
 def test_breadth_recognition_co_creation_community_and_purchases() -> None:

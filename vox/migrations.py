@@ -23,6 +23,9 @@ class Migration:
     version: int
     name: str
     statements: tuple[str, ...]
+    # (table, column, type) added before the statements run, each only if missing: the 18.16
+    # server has no ADD COLUMN IF NOT EXISTS, and a migration must survive being run twice
+    columns: tuple[tuple[str, str, str], ...] = ()
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -230,6 +233,26 @@ MIGRATIONS = MIGRATIONS + (
         ),
     ),
 )
+MIGRATIONS = MIGRATIONS + (
+    Migration(
+        5,
+        "components left out of the scores",
+        (
+            "DROP TABLE IF EXISTS {db}.customer_explanation",  # a view; 18.16 has no DROP VIEW
+            """
+            CREATE VIEW IF NOT EXISTS {db}.customer_explanation AS
+            SELECT customer_id, cell, competence, implication, role, value, updated_at, action,
+                   c_breadth, c_quality, c_depth, c_recognition, c_learning, c_accuracy,
+                   i_frequency, i_durability, i_depth, i_co_creation, i_community, i_purchases,
+                   left_out, rfm_recency_days, rfm_frequency, rfm_monetary, days_since_active, is_staff, version
+            FROM {db}.customer_scores FINAL
+            """,
+        ),
+        # The components a customer gave no evidence for (shown at their prior, not in the score):
+        # without it an analyst would read a prior as a measure. Rows written before: empty.
+        columns=(("customer_scores", "left_out", "Array(String)"), ("customer_score_history", "left_out", "Array(String)")),
+    ),
+)
 LEDGER = """
 CREATE TABLE IF NOT EXISTS {db}.schema_migrations (
     version UInt32,
@@ -251,6 +274,10 @@ def migrate(store: Store) -> list[Migration]:
     for migration in MIGRATIONS:
         if migration.version in done:
             continue
+        for table, column, kind in migration.columns:
+            if not store.scalar(f"SELECT count() FROM system.columns WHERE database = '{store.database}' "
+                                f"AND table = '{table}' AND name = '{column}'"):  # fmt: skip
+                store.execute(f"ALTER TABLE {store.database}.{table} ADD COLUMN {column} {kind}")
         for statement in migration.statements:
             store.execute(store.render(statement))
         store.execute(

@@ -33,13 +33,14 @@ def _bar(value: float) -> str:
 def explain_customer(store: Store, customer_id: str) -> str:
     db = store.database
     columns = ["cell", "competence", "implication", "role", "value", "toString(updated_at)", "action",
-               *(f"c_{n}" for n in COMPETENCE_COMPONENTS), *(f"i_{n}" for n in IMPLICATION_COMPONENTS),
+               *(f"c_{n}" for n in COMPETENCE_COMPONENTS), *(f"i_{n}" for n in IMPLICATION_COMPONENTS), "left_out",
                "rfm_recency_days", "rfm_frequency", "rfm_monetary", "days_since_active", "is_staff"]  # fmt: skip
     rows = store.query(f"SELECT {', '.join(columns)} FROM {db}.customer_explanation "
                        f"WHERE customer_id = {quote(customer_id)} LIMIT 1")  # fmt: skip
     if not rows:
         raise VoxError(f"no scores for customer {customer_id!r}: not seen yet, or scored in another database")
     row = dict(zip(columns, rows[0]))
+    left_out = set(row["left_out"] or ())
     cell, updated = row["cell"], row["toString(updated_at)"]
     lines = [f"Customer {customer_id}: {cell} (as of {updated} UTC)" + ("  [staff account]" if int(row["is_staff"]) else "")]
     for title, prefix, components in (("Competence", "c_", COMPETENCE_COMPONENTS),
@@ -47,8 +48,12 @@ def explain_customer(store: Store, customer_id: str) -> str:
         lines.append(f"{title} {float(row[title.lower()]):.1f} / 100")
         parts = {f"{prefix}{n}": float(row[f"{prefix}{n}"]) for n in components}
         for name, value in parts.items():
-            lines.append(f"  {_bar(value)} {value:4.2f}  {MEANING[name]}")
-        strongest, weakest = max(parts, key=parts.get), min(parts, key=parts.get)
+            if name in left_out:
+                lines.append(f"  {'-' * 10}   --   {MEANING[name]} (no evidence yet: left out of the score)")
+            else:
+                lines.append(f"  {_bar(value)} {value:4.2f}  {MEANING[name]}")
+        measured = {name: value for name, value in parts.items() if name not in left_out} or parts
+        strongest, weakest = max(measured, key=measured.get), min(measured, key=measured.get)
         lines.append(f"  strongest: {MEANING[strongest].split(':')[0]}; weakest: {MEANING[weakest].split(':')[0]}")
     recency = float(row["rfm_recency_days"])
     bought = "never bought" if recency < 0 else f"last purchase {recency:.0f} days before"

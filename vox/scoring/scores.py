@@ -34,6 +34,7 @@ class Scores:
     monetary: float  # decayed spend per decayed purchase
     role: str
     days_since_active: float
+    left_out: tuple[str, ...] = ()  # components with no evidence, not in the scores ("c_quality", "i_depth")
 
 
 def half_lives(config: ScoringConfig) -> tuple[float, float, float]:
@@ -135,4 +136,5 @@ def score(state: CustomerState, as_of: float, config: ScoringConfig) -> Scores:
         monetary=spend / bought if bought else 0.0,
         role=role,
         days_since_active=days_since_active,
+        left_out=tuple(sorted({f"c_{n}" for n in competence_unobserved} | {f"i_{n}" for n in implication_unobserved})),
     )
