@@ -103,6 +103,19 @@ MIGRATIONS: tuple[Migration, ...] = (
 )
 
 
+def explanation_view(*added: str) -> str:
+    """The one-row explanation of a customer; a later migration re-creates it with added columns."""
+    return f"""
+            CREATE VIEW IF NOT EXISTS {{db}}.customer_explanation AS
+            SELECT customer_id, cell, competence, implication, role, value, updated_at, action,
+                   c_breadth, c_quality, c_depth, c_recognition, c_learning, c_accuracy,
+                   i_frequency, i_durability, i_depth, i_co_creation, i_community, i_purchases,
+                   {"".join(f"{column}, " for column in added)}rfm_recency_days, rfm_frequency, rfm_monetary,
+                   days_since_active, is_staff, version
+            FROM {{db}}.customer_scores FINAL
+            """
+
+
 SCORE_COLUMNS_SQL = """
                 customer_id String,
                 version UInt64,
@@ -170,14 +183,7 @@ MIGRATIONS = MIGRATIONS + (
             GROUP BY day, from_cell, to_cell
             """,
             # One row per customer that says why they are where they are.
-            """
-            CREATE VIEW IF NOT EXISTS {db}.customer_explanation AS
-            SELECT customer_id, cell, competence, implication, role, value, updated_at, action,
-                   c_breadth, c_quality, c_depth, c_recognition, c_learning, c_accuracy,
-                   i_frequency, i_durability, i_depth, i_co_creation, i_community, i_purchases,
-                   rfm_recency_days, rfm_frequency, rfm_monetary, days_since_active, is_staff, version
-            FROM {db}.customer_scores FINAL
-            """,
+            explanation_view(),
         ),
     ),
 )
@@ -239,14 +245,7 @@ MIGRATIONS = MIGRATIONS + (
         "components left out of the scores",
         (
             "DROP TABLE IF EXISTS {db}.customer_explanation",  # a view; 18.16 has no DROP VIEW
-            """
-            CREATE VIEW IF NOT EXISTS {db}.customer_explanation AS
-            SELECT customer_id, cell, competence, implication, role, value, updated_at, action,
-                   c_breadth, c_quality, c_depth, c_recognition, c_learning, c_accuracy,
-                   i_frequency, i_durability, i_depth, i_co_creation, i_community, i_purchases,
-                   left_out, rfm_recency_days, rfm_frequency, rfm_monetary, days_since_active, is_staff, version
-            FROM {db}.customer_scores FINAL
-            """,
+            explanation_view("left_out"),
         ),
         # The components a customer gave no evidence for (shown at their prior, not in the score):
         # without it an analyst would read a prior as a measure. Rows written before: empty.
