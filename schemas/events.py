@@ -11,6 +11,13 @@ then add a field before vox learns to use it without its events being rejected; 
 Sizes are bounded so that one event can never blow up a batch, a ClickHouse row or the
 per-customer state: ids at most 128 characters without white space, free text at most 20,000
 characters, titles 300, mention lists 50 ids.
+
+Types are strict: a JSON `true` is not a rating, `"5"` is not 5, `0` is not a timestamp. Lax
+coercion would let a producer's bug change scores silently; strict, it is a dead letter that
+names the field. Ids and labels refuse control, invisible-format and bidirectional-override
+characters: they end up in analysts' terminals and dashboards, where they hide or reorder
+text. (`occurred_at` must also fall in a window that depends on the time of ingestion: that
+check is in `vox/triage.py`.)
 """
 
 from __future__ import annotations
@@ -36,8 +43,14 @@ MAX_TITLE_CHARS = 300
 MAX_LABEL_CHARS = 200
 MAX_MENTIONS = 50
 
-Id = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID_CHARS, pattern=r"^\S+$")]
-Label = Annotated[str, StringConstraints(min_length=1, max_length=MAX_LABEL_CHARS)]
+# Characters no id or label may hold: C0/C1 controls, zero-width and joiner marks, the
+# bidirectional embeddings, overrides and isolates, word joiners and the byte-order mark.
+HIDDEN_CHARACTERS = r"\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\u061c\ufeff"
+ID_PATTERN = rf"^[^\s{HIDDEN_CHARACTERS}]+$"
+LABEL_PATTERN = f"^[^{HIDDEN_CHARACTERS}]+$"
+
+Id = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID_CHARS, pattern=ID_PATTERN)]
+Label = Annotated[str, StringConstraints(min_length=1, max_length=MAX_LABEL_CHARS, pattern=LABEL_PATTERN)]
 Text = Annotated[str, StringConstraints(max_length=MAX_TEXT_CHARS)]
 Title = Annotated[str, StringConstraints(max_length=MAX_TITLE_CHARS)]
 Lang = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")]
@@ -48,13 +61,14 @@ ActorRole = Literal["customer", "staff", "partner"]
 class Envelope(BaseModel):
     """What every event carries, whatever its family."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, strict=True)
 
     event_id: Id = Field(description="Idempotency key: resending an event with the same id never counts it twice.")
     customer_id: Id = Field(description="The customer who acted (the author of a review, the voter, the poster, the visitor).")
     occurred_at: AwareDatetime = Field(
         description="When it happened, with a timezone (ISO 8601, e.g. 2026-03-01T12:00:00Z); "
-        "normalised to UTC. Naive timestamps are rejected: their meaning depends on a server's clock."
+        "normalised to UTC. Naive timestamps are rejected: their meaning depends on a server's clock. "
+        "Must lie between 1970-01-02 and the time vox ingests it plus VOX_MAX_CLOCK_SKEW_S (a day by default)."
     )
     actor_role: ActorRole = Field("customer", description="staff and partner accounts are scored but never leaders.")
     schema_version: Literal[1] = Field(SCHEMA_VERSION, description="Version of this envelope and family layout.")

@@ -148,7 +148,8 @@ def build_app(settings: Settings, store: Store, metrics: WorkerMetrics) -> faust
             await future
 
     sink = IngestSink(store, names.inputs, publish_dead_letters, metrics, patient=patient,
-                      router=StoreBackedRouter(settings.scoring, store), publish_signals=publish_signals)  # fmt: skip
+                      router=StoreBackedRouter(settings.scoring, store), publish_signals=publish_signals,
+                      max_clock_skew_s=settings.max_clock_skew_s)  # fmt: skip
     score_sink = ScoreSink(store, settings.scoring, customers, publish_transitions, patient, metrics)
     app.vox_sink = sink  # type: ignore[attr-defined]
 

@@ -18,7 +18,16 @@ from typing import TYPE_CHECKING, Awaitable, Callable, Sequence
 
 from schemas import Event
 from streams.retry import Patient
-from vox.interactions import DEAD_LETTER_COLUMNS, INTERACTION_COLUMNS, dead_letter_row, interaction_row
+from vox.interactions import (
+    DEAD_LETTER_COLUMNS,
+    DIGEST,
+    EVENT_ID,
+    INTERACTION_COLUMNS,
+    SOURCE_OFFSET,
+    SOURCE_TOPIC,
+    dead_letter_row,
+    interaction_row,
+)
 from vox.metrics import WorkerMetrics
 from vox.scoring.signals import source_id
 from vox.store import Store, in_list
@@ -30,7 +39,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("vox.sink")
 
-LOOKUP_CHUNK = 1000  # event ids per exact look-up: keeps each query far below max_query_size
 KEY_LOOKUP_CHUNK = 8000  # hashes per key look-up: about 170 KB of SQL, under max_query_size (256 KiB)
 DeadLetterPublisher = Callable[[Sequence[Rejection]], Awaitable[None]]
 SignalPublisher = Callable[[Sequence["Signal"]], Awaitable[None]]
@@ -45,7 +53,7 @@ class BatchReport:
 
 
 def event_key(event_id: str) -> int:
-    """ClickHouse's halfMD5(event_id): the hash the `interaction_keys` table is sorted by."""
+    """ClickHouse's halfMD5(event_id): the hash the `event_keys` table is sorted by."""
     return int.from_bytes(hashlib.md5(event_id.encode()).digest()[:8], "big")
 
 
@@ -64,7 +72,9 @@ class IngestSink:
         clock: Callable[[], datetime] = utcnow,
         router: "StoreBackedRouter | None" = None,
         publish_signals: SignalPublisher | None = None,
+        max_clock_skew_s: float = 86_400.0,
     ):
+        self.max_clock_skew = timedelta(seconds=max_clock_skew_s)
         self.router, self.publish_signals = router, publish_signals
         self.store = store
         self.family_of_topic = family_of_topic
@@ -74,14 +84,18 @@ class IngestSink:
         self.patient = patient or Patient(on_failure=metrics.write_errors.inc, on_duration=metrics.write_seconds.observe)
 
     async def write_batch(self, messages: Sequence[RawMessage]) -> BatchReport:
-        sorted_out = triage(messages, self.family_of_topic)
         now = self.clock()
+        sorted_out = triage(messages, self.family_of_topic, now + self.max_clock_skew)
         rows: dict[str, tuple] = {}
         events: dict[str, Event] = {}
         for event, message in sorted_out.accepted:
-            if event.event_id not in rows:  # first copy wins
-                rows[event.event_id] = interaction_row(event, message, now)
+            row = interaction_row(event, message, now)
+            first = rows.get(event.event_id)
+            if first is None:  # the first copy wins
+                rows[event.event_id] = row
                 events[event.event_id] = event
+            elif first[DIGEST] != row[DIGEST]:
+                self.metrics.resent_changed.inc()
         dead = [dead_letter_row(rejection, now) for rejection in sorted_out.rejected]
         if sorted_out.rejected:
             await self.patient.send(self.publish_dead_letters, sorted_out.rejected)
@@ -92,7 +106,8 @@ class IngestSink:
             # the ClickHouse thread, the pure routing on the event loop.
             new_events = [events[row[0]] for row in fresh]
             await self.patient.call(self.router.recall, new_events)
-            signals = self.router.signals_of(new_events, [(source_id(row[-3], row[-2]), row[-1]) for row in fresh])
+            signals = self.router.signals_of(new_events, [(source_id(row[SOURCE_TOPIC], row[SOURCE_TOPIC + 1]),
+                                                           row[SOURCE_OFFSET]) for row in fresh])  # fmt: skip
             await self.patient.send(self.publish_signals, signals)
         written = await self.patient.call(self._insert, fresh, dead)
         duplicates = len(sorted_out.accepted) - written
@@ -130,36 +145,30 @@ class IngestSink:
         return len(fresh)
 
     def _not_yet_stored(self, rows: list[tuple]) -> list[tuple]:
-        """The rows whose event is not stored yet. The key table (migration 4) answers for most:
-        a hash not there is a new event. Rows whose hash is there (a replay, a resend, or one in
-        about 2^64 a collision) are checked exactly against `interactions`."""
+        """The rows whose event id is not stored yet, whatever else the stored copy says: the
+        first copy of an id wins. `event_keys` (migration 6) holds every stored id by its hash;
+        a hit is compared by id (a hash collision is another event), and a resend whose content
+        differs from the stored copy is counted."""
         if not rows:
             return rows
         db = self.store.database
-        # occurred_at is UTC here; the store's toDate follows the server's zone: look a day either side
-        days = {day + timedelta(d) for day in {row[4].date() for row in rows} for d in (-1, 0, 1)}
-        keys = {event_key(row[0]): row for row in rows}
-        known: set[int] = set()
+        keys = list({event_key(row[EVENT_ID]) for row in rows})
+        stored: dict[str, int] = {}  # event id -> digest of the stored copy
         for start in range(0, len(keys), KEY_LOOKUP_CHUNK):
-            chunk = list(keys)[start : start + KEY_LOOKUP_CHUNK]
-            known.update(int(k) for (k,) in self.store.query(
-                f"SELECT key FROM {db}.interaction_keys WHERE day IN {in_list(sorted(map(str, days)))} "
-                f"AND key IN ({','.join(map(str, chunk))})"))  # fmt: skip
-        if not known:
+            chunk = keys[start : start + KEY_LOOKUP_CHUNK]
+            stored.update(self.store.query(
+                f"SELECT event_id, max(content_digest) FROM {db}.event_keys "
+                f"WHERE key IN ({','.join(map(str, chunk))}) GROUP BY event_id"))  # fmt: skip
+        if not stored:
             return rows
-        candidates = [keys[k] for k in known if k in keys]
-        stored: set[str] = set()
-        for start in range(0, len(candidates), LOOKUP_CHUNK):
-            chunk = candidates[start : start + LOOKUP_CHUNK]
-            # event_type and customer_id lead the sorting key: the look-up reads only their granules
-            sql = (
-                f"SELECT event_id FROM {db}.interactions "
-                f"WHERE event_type IN {in_list({r[1] for r in chunk})} "
-                f"AND customer_id IN {in_list({r[2] for r in chunk})} "
-                f"AND event_id IN {in_list(r[0] for r in chunk)}"
-            )
-            stored.update(row[0] for row in self.store.query(sql))
-        return [row for row in rows if row[0] not in stored] if stored else rows
+        fresh = []
+        for row in rows:
+            digest = stored.get(row[EVENT_ID])
+            if digest is None:
+                fresh.append(row)
+            elif digest and int(digest) != row[DIGEST]:
+                self.metrics.resent_changed.inc()
+        return fresh
 
     def _dead_letters_not_yet_stored(self, dead: list[tuple]) -> list[tuple]:
         if not dead:

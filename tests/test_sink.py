@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 
 from streams.sink import IngestSink, event_key
-from tests.factories import click, encode, review, vote
+from tests.factories import click, encode, post, review, vote
 from vox.metrics import WorkerMetrics
 from vox.triage import RawMessage
 
@@ -91,16 +91,40 @@ def test_big_batches_are_looked_up_in_chunks(store) -> None:
 
 
 def test_the_key_table_matches_what_python_hashes_and_a_hash_alone_never_drops_an_event(store) -> None:
-    """The look-up trusts `interaction_keys` to say "new", never to say "stored": an event whose
-    hash is there (here planted, as a collision would) is still written after the exact check."""
+    """The look-up trusts `event_keys` to say "new", never a hash alone to say "stored": an event
+    whose hash is there under another id (here planted, as a collision would) is still written."""
     db = store.database
     sink, _, _ = make_sink(store)
     stored = encode(review(event_id="stored-before"))
     asyncio.run(sink.write_batch([RawMessage("vox.reviews", 0, 1, stored)]))
-    assert int(store.scalar(f"SELECT key FROM {db}.interaction_keys")) == event_key("stored-before")
-    store.insert("interaction_keys", ("day", "key"), [(date(2026, 3, 1), event_key("new-one"))])
+    assert int(store.scalar(f"SELECT key FROM {db}.event_keys")) == event_key("stored-before")
+    store.insert("event_keys", ("key", "event_id", "content_digest"), [(event_key("new-one"), "colliding-id", 7)])
     fresh = encode(review(event_id="new-one"))
     report = asyncio.run(sink.write_batch([RawMessage("vox.reviews", 0, 2, fresh), RawMessage("vox.reviews", 0, 3, stored)]))
     sink.close()
     assert (report.written, report.duplicates) == (1, 1)
     assert counts(store) == (2, 0)
+
+
+def test_an_event_id_is_stored_once_whatever_the_resent_copy_says(store) -> None:
+    """First copy wins: a resend with another time, customer or family, alone in its batch or
+    not, adds no row, and each resend that says something else is counted."""
+    sink, _, metrics = make_sink(store)
+    first = encode(review(event_id="5"))
+    asyncio.run(sink.write_batch([RawMessage("vox.reviews", 0, 1, first)]))
+    variants = [("vox.reviews", review(event_id="5", occurred_at="2026-02-19T10:00:00Z")),
+                ("vox.reviews", review(event_id="5", customer_id="mallory")),
+                ("vox.votes", vote(event_id="5")), ("vox.posts", post(event_id="5")),
+                ("vox.clicks", click(event_id="5"))]  # fmt: skip
+    for offset, (topic, event) in enumerate(variants, start=2):  # each alone in its batch
+        assert asyncio.run(sink.write_batch([RawMessage(topic, 0, offset, encode(event))])).written == 0
+    mixed = [RawMessage(topic, 1, n, encode(event)) for n, (topic, event) in enumerate(variants)]
+    report = asyncio.run(sink.write_batch([*mixed, RawMessage("vox.clicks", 1, 9, encode(click(event_id="6")))]))
+    again = asyncio.run(sink.write_batch([RawMessage("vox.reviews", 2, 0, first)]))
+    sink.close()
+    assert (report.written, report.duplicates, again.duplicates) == (1, 5, 1)
+    assert counts(store) == (2, 0)
+    stored = store.query(f"SELECT event_type, customer_id FROM {store.database}.interactions WHERE event_id = '5'")
+    assert stored == [("review", "alice")]
+    # 5 alone + 5 in the mixed batch say something else; the identical resend (`again`) does not
+    assert metrics.registry.get_sample_value("vox_events_resent_changed_total") == 10

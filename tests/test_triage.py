@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 
 import pytest
 
@@ -22,8 +23,12 @@ def topic_for(value: bytes | None) -> str:
     return TOPIC_OF.get(family, "vox.reviews")
 
 
+#: the latest occurred_at accepted in these tests: as if ingested on 2026-03-02 with a day's skew
+LATEST = datetime(2026, 3, 3, tzinfo=timezone.utc)
+
+
 def one(value: bytes | None, topic: str = "vox.reviews"):
-    return triage([RawMessage(topic, 0, 7, value)], TOPICS)
+    return triage([RawMessage(topic, 0, 7, value)], TOPICS, LATEST)
 
 
 def rejected(value: bytes | None, topic: str = "vox.reviews"):
@@ -56,8 +61,35 @@ BAD_INPUTS = [
     ("unknown family", encode(review(type="purchase")), "unknown_family", "'purchase'"),
     ("missing field", encode({k: v for k, v in review().items() if k != "product_id"}), "missing_field",
      "missing field 'product_id'"),
-    ("wrong-typed rating", encode(review(rating="five")), "invalid_field", "rating: input should be a valid integer"),
-    ("wrong-typed verified", encode(review(verified_purchase="maybe")), "invalid_field", "verified_purchase"),
+    ("wrong-typed rating", encode(review(rating="five")), "wrong_type", "rating: input should be a valid integer"),
+    ("wrong-typed verified", encode(review(verified_purchase="maybe")), "wrong_type", "verified_purchase"),
+    # strict types: what lax parsing used to turn into a score
+    ("boolean rating", encode(review(rating=True)), "wrong_type", "rating: input should be a valid integer (got True)"),
+    ("quoted rating", encode(review(rating="5")), "wrong_type", "rating: input should be a valid integer (got '5')"),
+    ("fractional rating", encode(review(rating=4.0)), "wrong_type", "rating"),
+    ("numeric timestamp", encode(review(occurred_at=0)), "wrong_type", "occurred_at: input should be a valid datetime"),
+    ("quoted boolean", encode(review(verified_purchase="true")), "wrong_type", "verified_purchase"),
+    ("quoted dwell", encode(click(dwell_ms="4000")), "wrong_type", "dwell_ms"),
+    ("id with NUL", encode(review(customer_id="a\x00b")), "bad_characters", "customer_id: holds a control"),
+    ("id with a control", encode(review(event_id="x\x01y")), "bad_characters", "event_id"),
+    ("id with a right-to-left override", encode(vote(target_id="abc\u202edcba")), "bad_characters", "target_id"),
+    ("id with a zero-width space", encode(review(product_id="p\u200b1")), "bad_characters", "product_id"),
+    ("brand with a bidi isolate", encode(review(brand="Ac\u2067me")), "bad_characters", "brand"),
+    ("mention with a control", encode(post(mentions=["ok", "b\x1bad"])), "bad_characters", "mentions.1"),
+    ("duplicate key", b'{"type": "review", "event_id": "e1", "event_id": "e2", "customer_id": "c", '
+     b'"occurred_at": "2026-03-01T10:00:00Z", "review_id": "r", "product_id": "p", "brand": "b", "category": "c", '
+     b'"rating": 4}', "duplicate_key", "key 'event_id' appears twice"),
+    ("duplicate key with spaces", b'{"type": "vote", "event_id": "e1", "customer_id" : "c", "customer_id" : "d", '
+     b'"occurred_at": "2026-03-01T10:00:00Z", "target_kind": "post", "target_id": "t", "vote_type": "up"}',
+     "duplicate_key", "'customer_id'"),
+    ("duplicate key beside an unknown field", encode(click(extra={"a": 1}))[:-1] + b', "action": "view"}',
+     "duplicate_key", "'action'"),
+    ("year 1", encode(review(occurred_at="0001-01-01T00:00:00Z")), "out_of_window", "before 1970-01-02"),
+    ("1969", encode(review(occurred_at="1969-12-31T23:59:59Z")), "out_of_window", "before 1970-01-02"),
+    ("1900", encode(review(occurred_at="1900-01-01T00:00:00Z")), "out_of_window", "before 1970-01-02"),
+    ("next year", encode(review(occurred_at="2027-03-02T10:00:00Z")), "out_of_window", "in the future"),
+    ("2106", encode(review(occurred_at="2106-03-01T00:00:00Z")), "out_of_window", "in the future"),
+    ("year 9999", encode(review(occurred_at="9999-12-31T23:59:59Z")), "out_of_window", "in the future"),
     ("rating 0", encode(review(rating=0)), "invalid_field", "rating: input should be greater than or equal to 1 (got 0)"),
     ("rating 6", encode(review(rating=6)), "invalid_field", "rating: input should be less than or equal to 5 (got 6)"),
     ("naive timestamp", encode(review(occurred_at="2026-03-01T10:00:00")), "invalid_field",
@@ -65,7 +97,8 @@ BAD_INPUTS = [
     ("not a timestamp", encode(review(occurred_at="yesterday")), "invalid_field", "occurred_at"),
     ("oversized text", encode(review(text="x" * 20_001)), "too_large", "text: string should have at most 20000 characters (got 20001)"),
     ("oversized id", encode(review(customer_id="c" * 129)), "too_large", "customer_id"),
-    ("id with spaces", encode(review(customer_id="a b")), "invalid_field", "customer_id"),
+    ("id with spaces", encode(review(customer_id="a b")), "bad_characters", "customer_id: holds a control, invisible "
+     "or bidirectional-override character or white space (got 'a b')"),
     ("too many mentions", encode(post(mentions=[f"u{i}" for i in range(51)])), "too_large", "mentions"),
     ("unknown vote type", encode(vote(vote_type="love")), "invalid_field", "vote_type"),
     ("negative order", encode(click(order_value=-3)), "invalid_field", "order_value"),
@@ -100,3 +133,13 @@ def test_a_batch_keeps_its_good_events_around_bad_ones() -> None:
     result = triage(messages, TOPICS)
     assert [message.offset for _, message in result.accepted] == [0, 2, 4]
     assert [r.message.offset for r in result.rejected] == [1, 3]
+
+
+def test_the_window_and_unknown_fields_let_ordinary_events_through() -> None:
+    """The window's edges are accepted, an unknown field is ignored and not mistaken for a
+    repeated key, and a quote followed by a colon inside a text is not a key either."""
+    edges = [review(occurred_at="1970-01-02T00:00:00Z"), review(occurred_at="2026-03-03T00:00:00Z"),
+             click(extra={"action": "nested, not repeated", "b": [1]}), post(text='he wrote "a": b, "c": d'),
+             review(title='"x":', text='\\":')]  # fmt: skip
+    result = triage([RawMessage(TOPIC_OF[e["type"]], 0, n, encode(e)) for n, e in enumerate(edges)], TOPICS, LATEST)
+    assert result.rejected == [] and len(result.accepted) == len(edges)

@@ -162,7 +162,8 @@ def _replay(args: argparse.Namespace, settings: Settings) -> int:
         migrate(store)
         heap.settle()
         report = replay_file(path, store, ScoringEngine(settings.scoring), settings.batch_max_events,
-                             progress=not args.no_progress, write_interactions=not args.scores_only)  # fmt: skip
+                             progress=not args.no_progress, write_interactions=not args.scores_only,
+                             max_clock_skew_s=settings.max_clock_skew_s)  # fmt: skip
     print(report.summary())
     return 0
 

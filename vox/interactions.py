@@ -7,7 +7,10 @@ always gives the same rows.
 from __future__ import annotations
 
 import base64
+import hashlib
 from datetime import datetime, timezone
+
+from pydantic_core import to_json
 
 from schemas import Click, Event, Post, Review, Vote
 from vox.triage import RawMessage, Rejection
@@ -18,8 +21,12 @@ INTERACTION_COLUMNS = (
     "vote_type", "target_kind", "target_id", "target_author_id", "content_id", "thread_id",
     "parent_post_id", "reply_to_customer_id", "session_id", "mentions", "title", "text",
     "text_length", "lang", "verified_purchase", "accepted", "dwell_ms", "order_value",
-    "source_topic", "source_partition", "source_offset",
+    "content_digest", "source_topic", "source_partition", "source_offset",
 )  # fmt: skip
+#: Where a row holds its event id, its time, its content digest and its input position.
+EVENT_ID, OCCURRED_AT = INTERACTION_COLUMNS.index("event_id"), INTERACTION_COLUMNS.index("occurred_at")
+DIGEST = INTERACTION_COLUMNS.index("content_digest")
+SOURCE_TOPIC, SOURCE_OFFSET = INTERACTION_COLUMNS.index("source_topic"), INTERACTION_COLUMNS.index("source_offset")
 
 DEAD_LETTER_COLUMNS = (
     "source_topic", "source_partition", "source_offset", "message_timestamp", "received_at",
@@ -49,8 +56,8 @@ def interaction_row(event: Event, message: RawMessage, ingested_at: datetime) ->
                  product_id=event.product_id or "", brand=event.brand or "", category=event.category or "",
                  dwell_ms=event.dwell_ms, order_value=event.order_value)  # fmt: skip
     text = f.get("text", "")
-    return (
-        event.event_id, event.type, event.customer_id, event.actor_role, event.occurred_at, ingested_at,
+    said = (
+        event.event_id, event.type, event.customer_id, event.actor_role, event.occurred_at,
         f.get("product_id", ""), f.get("brand", ""), f.get("category", ""), f.get("topic", ""),
         f.get("rating"), f.get("kind", ""), f.get("action", ""), f.get("page_type", ""),
         f.get("vote_type", ""), f.get("target_kind", ""), f.get("target_id", ""),
@@ -58,8 +65,15 @@ def interaction_row(event: Event, message: RawMessage, ingested_at: datetime) ->
         f.get("parent_post_id", ""), f.get("reply_to_customer_id", ""), f.get("session_id", ""),
         f.get("mentions", []), f.get("title", ""), text, len(text), f.get("lang", ""),
         f.get("verified_purchase", 0), f.get("accepted"), f.get("dwell_ms"), f.get("order_value"),
-        message.topic, message.partition, message.offset,
     )  # fmt: skip
+    return (*said[:5], ingested_at, *said[5:], content_digest(said), message.topic, message.partition, message.offset)
+
+
+def content_digest(said: tuple) -> int:
+    """64 bits of what an event says (every column but when and where it was read): a resend
+    of an id with other content is told from a plain resend by this. Never 0 (0 marks rows
+    stored before digests existed)."""
+    return int.from_bytes(hashlib.md5(to_json(said)).digest()[:8], "big") or 1
 
 
 def dead_letter_row(rejection: Rejection, received_at: datetime) -> tuple:

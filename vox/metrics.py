@@ -28,6 +28,9 @@ class WorkerMetrics:
         self.duplicates = Counter(
             "vox_events_duplicate", "Rows not written because their key was already stored.", ["table"], registry=r
         )
+        self.resent_changed = Counter(
+            "vox_events_resent_changed", "Resent event ids whose content differs from the copy stored first "
+            "(the first copy is kept).", registry=r)  # fmt: skip
         self.batch_size = Histogram("vox_batch_size", "Messages per batch.", buckets=BATCH_BUCKETS, registry=r)
         self.write_seconds = Histogram(
             "vox_clickhouse_write_seconds", "Time to write one batch to ClickHouse.", buckets=WRITE_BUCKETS, registry=r

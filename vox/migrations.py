@@ -252,6 +252,38 @@ MIGRATIONS = MIGRATIONS + (
         columns=(("customer_scores", "left_out", "Array(String)"), ("customer_score_history", "left_out", "Array(String)")),
     ),
 )
+MIGRATIONS = MIGRATIONS + (
+    Migration(
+        6,
+        "event keys: deduplication by event id alone",
+        (
+            # The dedup look-up, by event id alone: whatever a resent copy says (another time,
+            # customer or family), the first one stored wins. Sorted by the 64-bit hash; the id
+            # is kept so a hash collision is told apart exactly, and the digest of what the first
+            # copy said, so a resend with other content is counted (vox_events_resent_changed_total).
+            # (interaction_keys, which it replaces, was sorted by event day: a copy with another
+            # day went unseen.)
+            """
+            CREATE TABLE IF NOT EXISTS {db}.event_keys (
+                key UInt64,
+                event_id String,
+                content_digest UInt64
+            ) ENGINE = ReplacingMergeTree
+            ORDER BY (key, event_id)
+            SETTINGS index_granularity = 1024
+            """,
+            """
+            CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.event_keys_mv TO {db}.event_keys AS
+            SELECT halfMD5(event_id) AS key, event_id, content_digest FROM {db}.interactions
+            """,
+            "DROP TABLE IF EXISTS {db}.interaction_keys_mv",
+            "DROP TABLE IF EXISTS {db}.interaction_keys",
+            # the events stored before (digest 0: unknown; run again, it only adds copies)
+            "INSERT INTO {db}.event_keys SELECT halfMD5(event_id), event_id, content_digest FROM {db}.interactions",
+        ),
+        columns=(("interactions", "content_digest", "UInt64"),),
+    ),
+)
 LEDGER = """
 CREATE TABLE IF NOT EXISTS {db}.schema_migrations (
     version UInt32,

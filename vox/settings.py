@@ -108,6 +108,13 @@ class Settings(BaseSettings):
                                   "(bigger batches spread the fixed cost of each ClickHouse and Kafka round trip).")
     batch_max_wait_s: float = Field(0.5, gt=0, le=60, description="Longest a batch waits to fill before it is written.")
     write_retry_max_s: float = Field(30.0, gt=0, description="Longest pause between retries of a failed ClickHouse write.")
+    max_clock_skew_s: float = Field(86_400.0, ge=0, le=30 * 86_400, description="How far in the future of its "
+                                    "ingestion an event's occurred_at may be (producers' clocks drift); later ones "
+                                    "are dead letters (out_of_window).")
+    stall_timeout_s: float = Field(60.0, gt=0, description="How long a stage may have work and commit nothing, or "
+                                   "writes keep failing, before /healthz reports it stalled.")
+    stall_exit_s: float = Field(900.0, ge=0, description="How long a stage may stay stalled before the worker exits "
+                                "non-zero for its supervisor to restart it (0: never).")
     web_host: str = Field("127.0.0.1", description="Address of the worker's HTTP server (/metrics).")
     web_port: int = Field(6066, ge=1, le=65535, description="Port of the worker's HTTP server.")
     log_level: Literal["debug", "info", "warn", "error"] = Field("warn", description="Worker log level.")

@@ -10,7 +10,7 @@ invalid ones go to `dead_letters`. Customers are placed in the typology every
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from streams.sink import IngestSink
@@ -48,7 +48,7 @@ def write_scores(store: Store, placements: list[Placement], transitions: list[Tr
 
 
 def replay_file(path: Path, store: Store, engine: ScoringEngine, batch_events: int, progress: bool = True,
-                write_interactions: bool = True) -> ReplayReport:  # fmt: skip
+                write_interactions: bool = True, max_clock_skew_s: float = 86_400.0) -> ReplayReport:  # fmt: skip
     from tqdm import tqdm
 
     report = ReplayReport()
@@ -56,6 +56,7 @@ def replay_file(path: Path, store: Store, engine: ScoringEngine, batch_events: i
     seen: set[int] = set()  # 64-bit hashes of event ids: a resent event is scored once
     touched: list[str] = []
     now = datetime.now(timezone.utc)
+    latest = now + timedelta(seconds=max_clock_skew_s)  # the window the worker applies at ingestion
     source = f"file:{path.name}"
     try:
         with open(path, "rb") as lines, tqdm(total=path.stat().st_size, unit="B", unit_scale=True,
@@ -68,9 +69,9 @@ def replay_file(path: Path, store: Store, engine: ScoringEngine, batch_events: i
                     continue
                 chunk.append(RawMessage(source, 0, number, payload))
                 if len(chunk) >= batch_events:
-                    _replay_chunk(chunk, sink, engine, seen, touched, report, now, write_interactions, store)
+                    _replay_chunk(chunk, sink, engine, seen, touched, report, now, latest, write_interactions, store)
                     chunk = []
-            _replay_chunk(chunk, sink, engine, seen, touched, report, now, write_interactions, store)
+            _replay_chunk(chunk, sink, engine, seen, touched, report, now, latest, write_interactions, store)
     finally:
         sink.close()
     report.customers = len(engine.scorer.customers)
@@ -82,11 +83,11 @@ async def _no_dead_letter_topic(rejections) -> None:  # a file has no Kafka posi
 
 
 def _replay_chunk(chunk: list[RawMessage], sink: IngestSink, engine: ScoringEngine, seen: set[int],
-                  touched: list[str], report: ReplayReport, now: datetime, write_interactions: bool,
-                  store: Store) -> None:  # fmt: skip
+                  touched: list[str], report: ReplayReport, now: datetime, latest: datetime,
+                  write_interactions: bool, store: Store) -> None:  # fmt: skip
     if not chunk:
         return
-    sorted_out = triage(chunk, {})
+    sorted_out = triage(chunk, {}, latest)
     report.lines += len(chunk)
     report.invalid += len(sorted_out.rejected)
     for rejection in sorted_out.rejected:
