@@ -65,14 +65,14 @@ def _db(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _sql(args: argparse.Namespace, settings: Settings) -> int:
+    from vox.analyst import QueryLimits, checked_statement, run_analyst_query
     from vox.store import open_store
 
-    first_word = args.query.lstrip().split(None, 1)[0].upper() if args.query.strip() else ""
-    if first_word not in {"SELECT", "WITH", "SHOW", "DESCRIBE", "DESC", "EXISTS"}:
-        raise VoxError("vox sql runs read-only queries (SELECT, WITH, SHOW, DESCRIBE)")
+    checked_statement(args.query)  # refuse before opening the store
     with open_store(settings.clickhouse) as store:
-        for row in store.query(args.query):
-            print("\t".join("" if value is None else str(value) for value in row))
+        rows = run_analyst_query(store, args.query, QueryLimits(settings.query_max_seconds, settings.query_max_rows))
+    for row in rows:
+        print("\t".join("" if value is None else str(value) for value in row))
     return 0
 
 

@@ -115,6 +115,8 @@ class Settings(BaseSettings):
                                    "writes keep failing, before /healthz reports it stalled.")
     stall_exit_s: float = Field(900.0, ge=0, description="How long a stage may stay stalled before the worker exits "
                                 "non-zero for its supervisor to restart it (0: never).")
+    query_max_seconds: float = Field(30.0, gt=0, le=3600, description="Longest an analyst query (vox sql) may run.")
+    query_max_rows: int = Field(100_000, ge=1, description="Most rows an analyst query (vox sql) may return.")
     web_host: str = Field("127.0.0.1", description="Address of the worker's HTTP server (/metrics).")
     web_port: int = Field(6066, ge=1, le=65535, description="Port of the worker's HTTP server.")
     log_level: Literal["debug", "info", "warn", "error"] = Field("warn", description="Worker log level.")

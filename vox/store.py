@@ -90,6 +90,11 @@ class Store:
     def close(self) -> None:
         raise NotImplementedError
 
+    def make_read_only(self, max_seconds: float, max_rows: int) -> None:
+        """From now on this connection runs bounded reads only: the limits first, then
+        `readonly = 1`, which no later statement, SET or SETTINGS clause can lift."""
+        raise NotImplementedError
+
     def scalar(self, sql: str) -> Any:
         rows = self.query(sql)
         return rows[0][0] if rows else None
@@ -125,8 +130,17 @@ class ChdbStore(Store):
         try:
             result = self._session.query(sql, fmt)
         except Exception as exc:
+            self._drain()
             raise VoxError(f"ClickHouse (chDB) rejected a query: {_first_line(exc)}") from exc
         return result.bytes().decode("utf-8") if result is not None else ""
+
+    def _drain(self) -> None:
+        """chDB 26.9 keeps what a failed query had written (its result header, for one) and
+        prepends it to the next result: a throwaway query takes it."""
+        try:
+            self._session.query("SELECT 1", "CSV")
+        except Exception:  # noqa: BLE001 - best effort; the next real query reports for itself
+            pass
 
     def execute(self, sql: str) -> None:
         self._run(sql)
@@ -143,6 +157,10 @@ class ChdbStore(Store):
         body = b"\n".join(map(to_json, rows)).decode("utf-8")
         self._run(f"INSERT INTO {self.database}.{table} ({', '.join(columns)}) "
                   f"SETTINGS date_time_input_format = 'best_effort' FORMAT JSONCompactEachRow\n{body}")  # fmt: skip
+
+    def make_read_only(self, max_seconds: float, max_rows: int) -> None:
+        for name, value in _read_only_settings(max_seconds, max_rows).items():
+            self._run(f"SET {name} = {quote(value)}")
 
     def close(self) -> None:
         self._session.close()
@@ -192,13 +210,24 @@ class ServerStore(Store):
         if rows:
             self._call(f"INSERT INTO {self.database}.{table} ({', '.join(columns)}) VALUES", rows)
 
+    def make_read_only(self, max_seconds: float, max_rows: int) -> None:
+        # sent with every query; the server applies `readonly` before the query's own SETTINGS
+        self._client.settings.update(_read_only_settings(max_seconds, max_rows))
+
     def close(self) -> None:
         self._client.disconnect()
 
 
+def _read_only_settings(max_seconds: float, max_rows: int) -> dict[str, Any]:
+    """In this order: once `readonly` is 1, no other setting may change."""
+    return {"max_execution_time": int(max(1, max_seconds)), "max_result_rows": int(max_rows),
+            "result_overflow_mode": "throw", "readonly": 1}  # fmt: skip
+
+
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0][:300]
+    """The start of an error's message on one line (the server's put the code on a line of its own)."""
+    text = " ".join(str(exc).split("Stack trace:")[0].split()) or type(exc).__name__
+    return text.rstrip(" ,.")[:300]
 
 
 def open_store(target: ClickHouseTarget) -> Store:
