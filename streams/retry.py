@@ -1,31 +1,56 @@
-"""One thread for every ClickHouse call of the worker, and patient retries.
+"""One thread for every ClickHouse call of the worker, and patient retries of what can heal.
 
 chDB and clickhouse-driver block, and neither connection may be used by two threads at once:
-all calls go through one worker thread, off the event loop. A failed call is retried with
-capped exponential back-off, forever: an outage pauses consumption (offsets do not advance)
-instead of dropping or half-writing batches.
+all calls go through one worker thread, off the event loop. A call that fails because a service
+is out of reach (ClickHouse or Kafka down, a timeout, a leader moving) is retried with capped,
+jittered exponential back-off, forever: an outage pauses consumption (offsets do not advance)
+instead of dropping or half-writing batches. Anything else (a refused statement, a message the
+broker will never take, a bug) is deterministic: retrying would hang the worker on it, so it is
+raised, and the stage decides (dead-letter what a single message caused, or stop the worker
+with the reason).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import random
 from concurrent.futures import ThreadPoolExecutor
 from time import perf_counter
 from typing import Any, Awaitable, Callable
 
+from aiokafka.errors import KafkaError
+
+from vox.errors import UnreachableError
+
 log = logging.getLogger("vox.retry")
+
+# Kafka errors that say "never", whatever their `retriable` flag: everything else from Kafka is
+# taken for an outage (aiokafka marks some outage errors, its own timeouts among them, not retriable).
+_NEVER = ("MessageSizeTooLargeError", "RecordTooLargeError", "InvalidTopicError", "TopicAuthorizationFailedError",
+          "ClusterAuthorizationFailedError", "UnsupportedVersionError", "InvalidRequiredAcksError",
+          "ProducerClosed", "IllegalStateError", "IllegalOperation")  # fmt: skip
+
+
+def can_heal(exc: BaseException) -> bool:
+    """True for failures that retrying the same call can get past: reachability, not content."""
+    if isinstance(exc, (UnreachableError, ConnectionError, TimeoutError, asyncio.TimeoutError)):
+        return True
+    if isinstance(exc, KafkaError):
+        return type(exc).__name__ not in _NEVER
+    return False
 
 
 class Patient:
     def __init__(self, retry_max_s: float = 30.0, on_failure: Callable[[], None] | None = None,
-                 on_duration: Callable[[float], None] | None = None):  # fmt: skip
+                 on_duration: Callable[[float], None] | None = None,
+                 on_recovery: Callable[[], None] | None = None):  # fmt: skip
         self.retry_max_s = retry_max_s
-        self.on_failure, self.on_duration = on_failure, on_duration
+        self.on_failure, self.on_duration, self.on_recovery = on_failure, on_duration, on_recovery
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vox-clickhouse")
 
     async def call(self, blocking: Callable[..., Any], *args: Any) -> Any:
-        """Run a blocking ClickHouse call on the store thread until it succeeds."""
+        """Run a blocking ClickHouse call on the store thread until it succeeds or is refused."""
         loop = asyncio.get_running_loop()
 
         async def attempt() -> Any:
@@ -35,20 +60,30 @@ class Patient:
                 self.on_duration(perf_counter() - started)
             return result
 
+        attempt.__name__ = getattr(blocking, "__name__", "call")
         return await self.send(attempt)
 
     async def send(self, coroutine: Callable[..., Awaitable[Any]], *args: Any) -> Any:
-        """Await a coroutine (a Kafka publication, a store call) until it succeeds."""
-        delay = 0.5
+        """Await a coroutine (a Kafka publication, a store call) until it succeeds; raise what
+        retrying cannot heal."""
+        delay, failed = 0.5, False
         while True:
             try:
-                return await coroutine(*args)
-            except Exception as exc:  # noqa: BLE001 - any failure is retried, and logged
+                result = await coroutine(*args)
+            except Exception as exc:
+                if not can_heal(exc):
+                    raise
+                failed = True
                 if self.on_failure:
                     self.on_failure()
-                log.error("%s failed, retrying in %.1f s: %s", getattr(coroutine, "__name__", "call"), delay, exc)
-                await asyncio.sleep(delay)
+                pause = random.uniform(delay / 2, delay)  # jitter: workers do not retry in step
+                log.error("%s failed, retrying in %.1f s: %s", getattr(coroutine, "__name__", "call"), pause, exc)
+                await asyncio.sleep(pause)
                 delay = min(delay * 2, self.retry_max_s)
+                continue
+            if failed and self.on_recovery:
+                self.on_recovery()
+            return result
 
     def close(self) -> None:
         self._executor.shutdown(wait=True)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Awaitable, Callable, Sequence
 
 from schemas import Event
 from streams.retry import Patient
+from vox.errors import RefusedError
 from vox.interactions import (
     DEAD_LETTER_COLUMNS,
     DIGEST,
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("vox.sink")
 
+REFUSALS_BEFORE_BLAMING_THE_TABLE = 8  # single rows refused, none accepted: the table is at fault
 KEY_LOOKUP_CHUNK = 8000  # hashes per key look-up: about 170 KB of SQL, under max_query_size (256 KiB)
 DeadLetterPublisher = Callable[[Sequence[Rejection]], Awaitable[None]]
 SignalPublisher = Callable[[Sequence["Signal"]], Awaitable[None]]
@@ -87,32 +89,39 @@ class IngestSink:
         now = self.clock()
         sorted_out = triage(messages, self.family_of_topic, now + self.max_clock_skew)
         rows: dict[str, tuple] = {}
-        events: dict[str, Event] = {}
+        events: dict[str, tuple[Event, RawMessage]] = {}
         for event, message in sorted_out.accepted:
             row = interaction_row(event, message, now)
             first = rows.get(event.event_id)
             if first is None:  # the first copy wins
                 rows[event.event_id] = row
-                events[event.event_id] = event
+                events[event.event_id] = (event, message)
             elif first[DIGEST] != row[DIGEST]:
                 self.metrics.resent_changed.inc()
-        dead = [dead_letter_row(rejection, now) for rejection in sorted_out.rejected]
-        if sorted_out.rejected:
-            await self.patient.send(self.publish_dead_letters, sorted_out.rejected)
+        rejected = list(sorted_out.rejected)
+        if rejected:
+            await self.patient.send(self.publish_dead_letters, rejected)
         fresh = await self.patient.call(self._not_yet_stored, list(rows.values()))
         if self.router is not None and self.publish_signals is not None and fresh:
             # Signals go out before the rows go in: a crash between the two re-sends signals
             # (each customer's state recognises them) rather than losing them. Look-ups run on
             # the ClickHouse thread, the pure routing on the event loop.
-            new_events = [events[row[0]] for row in fresh]
+            new_events = [events[row[EVENT_ID]][0] for row in fresh]
             await self.patient.call(self.router.recall, new_events)
             signals = self.router.signals_of(new_events, [(source_id(row[SOURCE_TOPIC], row[SOURCE_TOPIC + 1]),
                                                            row[SOURCE_OFFSET]) for row in fresh])  # fmt: skip
             await self.patient.send(self.publish_signals, signals)
-        written = await self.patient.call(self._insert, fresh, dead)
-        duplicates = len(sorted_out.accepted) - written
-        self._count(messages, sorted_out.rejected, duplicates)
-        return BatchReport(len(messages), written, len(sorted_out.rejected), duplicates)
+        refused = await self.patient.call(self._insert_interactions, fresh)
+        if refused:
+            # ClickHouse refused these rows alone (their signals are out already: documented)
+            late = [Rejection(events[row[EVENT_ID]][1], "store_refused", reason) for row, reason in refused]
+            await self.patient.send(self.publish_dead_letters, late)
+            rejected += late
+        await self.patient.call(self._insert_dead_letters, [dead_letter_row(r, now) for r in rejected])
+        written = len(fresh) - len(refused)
+        duplicates = len(sorted_out.accepted) - len(fresh)
+        self._count(messages, rejected, duplicates)
+        return BatchReport(len(messages), written, len(rejected), duplicates)
 
     def _count(self, messages: Sequence[RawMessage], rejected: Sequence[Rejection], duplicates: int) -> None:
         m = self.metrics
@@ -131,18 +140,47 @@ class IngestSink:
             m.mark_processed(message.topic, message.partition, message.offset)
 
     def write_rows(self, rows: list[tuple], dead: list[tuple]) -> tuple[int, int]:
-        """Insert what is not stored yet; return (rows written, rows already there)."""
-        written = self._insert(self._not_yet_stored(rows), dead)
-        return written, len(rows) - written
+        """Insert what is not stored yet; return (rows written, rows already there). (`vox
+        replay`: a row ClickHouse refuses stops it with the reason.)"""
+        fresh = self._not_yet_stored(rows)
+        if refused := self._insert_interactions(fresh):
+            row, reason = refused[0]
+            raise RefusedError(f"event {row[EVENT_ID]!r} was refused by ClickHouse: {reason}")
+        self._insert_dead_letters(dead)
+        return len(fresh), len(rows) - len(fresh)
 
-    def _insert(self, fresh: list[tuple], dead: list[tuple]) -> int:
-        """Insert rows known to be new, and the dead letters not stored yet; return rows written."""
-        self.store.insert("interactions", INTERACTION_COLUMNS, fresh)
+    def _insert_interactions(self, fresh: list[tuple]) -> list[tuple[tuple, str]]:
+        """Insert rows known to be new; return those ClickHouse refuses alone, with its reason.
+
+        A refused batch is split in halves until the refused rows are found, so one row the
+        server cannot store never stalls the others. When the first rows tried alone are all
+        refused, the refusal is the table's (dropped, altered), not the rows': it is raised."""
+        refused: list[tuple[tuple, str]] = []
+        accepted_any = False
+
+        def insert(rows: list[tuple]) -> None:
+            nonlocal accepted_any
+            try:
+                self.store.insert("interactions", INTERACTION_COLUMNS, rows)
+                accepted_any = True
+            except RefusedError as exc:
+                if len(rows) > 1:
+                    insert(rows[: len(rows) // 2])
+                    insert(rows[len(rows) // 2 :])
+                    return
+                refused.append((rows[0], str(exc)))
+                if not accepted_any and len(refused) >= REFUSALS_BEFORE_BLAMING_THE_TABLE:
+                    raise
+
+        if fresh:
+            insert(fresh)
+        return refused
+
+    def _insert_dead_letters(self, dead: list[tuple]) -> None:
         fresh_dead = self._dead_letters_not_yet_stored(dead)
         self.store.insert("dead_letters", DEAD_LETTER_COLUMNS, fresh_dead)
         if len(fresh_dead) < len(dead):
             self.metrics.duplicates.labels("dead_letters").inc(len(dead) - len(fresh_dead))
-        return len(fresh)
 
     def _not_yet_stored(self, rows: list[tuple]) -> list[tuple]:
         """The rows whose event id is not stored yet, whatever else the stored copy says: the

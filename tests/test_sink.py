@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+
+import pytest
 from datetime import datetime, timezone
 
 from streams.sink import IngestSink, event_key
 from tests.factories import click, encode, post, review, vote
+from vox.errors import RefusedError
 from vox.metrics import WorkerMetrics
 from vox.triage import RawMessage
 
@@ -128,3 +131,44 @@ def test_an_event_id_is_stored_once_whatever_the_resent_copy_says(store) -> None
     assert stored == [("review", "alice")]
     # 5 alone + 5 in the mixed batch say something else; the identical resend (`again`) does not
     assert metrics.registry.get_sample_value("vox_events_resent_changed_total") == 10
+
+
+class RefusingStore:
+    """The real store, except that ClickHouse refuses any insert holding a 'poison' row (as it
+    would a value out of its range): what a refusal that one row causes looks like."""
+
+    def __init__(self, store, refuse_all: bool = False) -> None:
+        self.store, self.refuse_all = store, refuse_all
+
+    def __getattr__(self, name: str):
+        return getattr(self.store, name)
+
+    def insert(self, table, columns, rows) -> None:
+        if table == "interactions" and (self.refuse_all or any(r[0].startswith("poison") for r in rows)):
+            raise RefusedError("ClickHouse server rejected a query: Code: 321. Value out of range")
+        self.store.insert(table, columns, rows)
+
+
+def test_rows_clickhouse_refuses_go_to_the_dead_letters_and_the_rest_is_written(store) -> None:
+    dead, metrics = DeadLetterLog(), WorkerMetrics()
+    sink = IngestSink(RefusingStore(store), TOPICS, dead, metrics, clock=lambda: datetime(2026, 3, 1, tzinfo=timezone.utc))
+    ids = [f"ok-{n}" for n in range(40)]
+    ids[7], ids[30] = "poison-1", "poison-2"
+    report = asyncio.run(sink.write_batch([RawMessage("vox.clicks", 0, n, encode(click(event_id=i))) for n, i in enumerate(ids)]))
+    sink.close()
+    assert (report.written, report.rejected) == (38, 2)
+    assert counts(store) == (38, 2)
+    assert sorted(r.message.offset for r in dead.published) == [7, 30]
+    assert {r.reason_class for r in dead.published} == {"store_refused"}
+    assert "Value out of range" in dead.published[0].reason
+    assert metrics.registry.get_sample_value(
+        "vox_events_rejected_total", {"topic": "vox.clicks", "reason_class": "store_refused"}) == 2  # fmt: skip
+
+
+def test_a_table_that_refuses_everything_stops_the_stage_instead_of_dead_lettering_all(store) -> None:
+    sink, dead, _ = make_sink(store)
+    sink.store = RefusingStore(store, refuse_all=True)
+    with pytest.raises(RefusedError, match="Value out of range"):
+        asyncio.run(sink.write_batch([RawMessage("vox.clicks", 0, n, encode(click())) for n in range(100)]))
+    sink.close()
+    assert dead.published == [] and counts(store) == (0, 0)

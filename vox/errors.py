@@ -11,3 +11,7 @@ class ConfigError(VoxError):
 
 class UnreachableError(VoxError):
     """A service vox needs (Kafka, ClickHouse) does not answer."""
+
+
+class RefusedError(VoxError):
+    """A service answered and refused: retrying the same request gets the same answer."""

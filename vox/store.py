@@ -14,7 +14,7 @@ from typing import Any, Iterable, Sequence
 
 from pydantic_core import to_json
 
-from vox.errors import UnreachableError, VoxError
+from vox.errors import RefusedError, UnreachableError, VoxError
 from vox.settings import ClickHouseTarget
 
 
@@ -130,8 +130,8 @@ class ChdbStore(Store):
         try:
             result = self._session.query(sql, fmt)
         except Exception as exc:
-            self._drain()
-            raise VoxError(f"ClickHouse (chDB) rejected a query: {_first_line(exc)}") from exc
+            self._drain()  # embedded: never unreachable, so every failure is a refusal
+            raise RefusedError(f"ClickHouse (chDB) rejected a query: {_first_line(exc)}") from exc
         return result.bytes().decode("utf-8") if result is not None else ""
 
     def _drain(self) -> None:
@@ -198,7 +198,10 @@ class ServerStore(Store):
             self._client.execute(sql, rows)
             return []
         except Exception as exc:
-            raise VoxError(f"ClickHouse server rejected a query: {_first_line(exc)}") from exc
+            if _unreachable(exc):
+                raise UnreachableError(f"ClickHouse at {self.target.host}:{self.target.port} is unreachable: "
+                                       f"{_first_line(exc)}") from exc  # fmt: skip
+            raise RefusedError(f"ClickHouse server rejected a query: {_first_line(exc)}") from exc
 
     def execute(self, sql: str) -> None:
         self._call(sql)
@@ -222,6 +225,30 @@ def _read_only_settings(max_seconds: float, max_rows: int) -> dict[str, Any]:
     """In this order: once `readonly` is 1, no other setting may change."""
     return {"max_execution_time": int(max(1, max_seconds)), "max_result_rows": int(max_rows),
             "result_overflow_mode": "throw", "readonly": 1}  # fmt: skip
+
+
+# Server error codes that say "not now" rather than "never": overload, limits of the moment,
+# a replica or a keeper away, the server shutting down.
+TRANSIENT_SERVER_CODES = frozenset({
+    159,  # TIMEOUT_EXCEEDED
+    202,  # TOO_MANY_SIMULTANEOUS_QUERIES
+    209, 210,  # SOCKET_TIMEOUT, NETWORK_ERROR
+    241,  # MEMORY_LIMIT_EXCEEDED
+    242,  # TABLE_IS_READ_ONLY
+    252,  # TOO_MANY_PARTS
+    285, 319,  # TOO_FEW_LIVE_REPLICAS, UNKNOWN_STATUS_OF_INSERT
+    394,  # QUERY_WAS_CANCELLED
+    425,  # SYSTEM_ERROR
+    999,  # KEEPER_EXCEPTION
+})  # fmt: skip
+
+
+def _unreachable(exc: BaseException) -> bool:
+    from clickhouse_driver import errors
+
+    if isinstance(exc, (errors.NetworkError, errors.SocketTimeoutError, EOFError, OSError)):
+        return True
+    return isinstance(exc, errors.ServerException) and exc.code in TRANSIENT_SERVER_CODES
 
 
 def _first_line(exc: BaseException) -> str:

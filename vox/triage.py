@@ -54,6 +54,7 @@ REASON_CLASSES = (
     "out_of_window",  # occurred_at before EARLIEST or further in the future than the clock skew allows
     "too_large",  # a text, id or list over its bound
     "wrong_topic",  # a valid event published to another family's topic
+    "store_refused",  # valid, but ClickHouse refused to store it (the reason quotes the server)
 )
 
 #: No event is older than this: a time before it is a producer's zero or sentinel, not a fact,
