@@ -21,6 +21,7 @@ import asyncio
 import logging
 import os
 import signal
+import time
 from functools import partial
 from typing import Sequence
 
@@ -29,6 +30,7 @@ from aiokafka import ConsumerRecord
 from aiokafka.partitioner import murmur2
 
 from streams.continuity import SAVE_INTERVAL_S, ContinuityGuard, read_hole
+from streams.health import Health
 from streams.ingest import IngestLoop, raw_record
 from streams.retry import Patient
 from streams.routing import StoreBackedRouter
@@ -47,6 +49,11 @@ log = logging.getLogger("vox.worker")
 
 LAG_REPORT_INTERVAL_S = 2.0
 SIGNALS_PER_MESSAGE = 2000  # about 200 KB of JSON: far below Kafka's 1 MB message limit
+# Largest original payload re-published on the DLQ: below the producer's 1 MB request limit with
+# headers and batch overhead. A larger one goes out cut, with `vox-truncated` giving its size;
+# `dead_letters` keeps it whole.
+DLQ_MAX_VALUE_BYTES = 900_000
+END_OFFSETS_TIMEOUT_S = 5.0
 
 
 class SignalPartitions:
@@ -112,7 +119,11 @@ def build_app(settings: Settings, store: Store, metrics: WorkerMetrics) -> faust
                 "vox-reason": rejection.reason.encode("utf-8", errors="replace")[:4000],
             }
             key = f"{message.topic}:{message.partition}:{message.offset}".encode()
-            pending.append(await dlq.send(key=key, value=message.value or b"", headers=headers))
+            value = message.value or b""
+            if len(value) > DLQ_MAX_VALUE_BYTES:
+                headers["vox-truncated"] = str(len(value)).encode()
+                value = value[:DLQ_MAX_VALUE_BYTES]
+            pending.append(await dlq.send(key=key, value=value, headers=headers))
         for future in pending:
             await future
 
@@ -123,8 +134,14 @@ def build_app(settings: Settings, store: Store, metrics: WorkerMetrics) -> faust
     # (the app's serializers are raw: the table stores our own bytes)
     customers = app.Table("vox-customers", key_type=bytes, value_type=bytes, partitions=settings.topic_partitions,
                           use_partitioner=True)  # fmt: skip
-    patient = Patient(settings.write_retry_max_s, on_failure=metrics.write_errors.inc,
-                      on_duration=metrics.write_seconds.observe)  # fmt: skip
+    health = Health(settings.stall_timeout_s, settings.stall_exit_s, started_at=time.monotonic())
+
+    def write_failed(exc: BaseException) -> None:
+        metrics.write_errors.inc()
+        health.failed(time.monotonic(), " ".join(str(exc).split())[:200] or type(exc).__name__)
+
+    patient = Patient(settings.write_retry_max_s, on_failure=write_failed, on_duration=metrics.write_seconds.observe,
+                      on_recovery=health.recovered)  # fmt: skip
 
     partition_of = SignalPartitions(settings.topic_partitions)
 
@@ -172,6 +189,7 @@ def build_app(settings: Settings, store: Store, metrics: WorkerMetrics) -> faust
         batch = await guard_ingest.complete(records)
         report = await sink.write_batch(batch)
         await guard_ingest.written(batch)
+        health.progressed("ingest", time.monotonic())
         log.debug("batch: %s", report)
 
     ingest_loop = IngestLoop(bootstrap(settings), ingest_group(settings.consumer_group), list(names.inputs),
@@ -180,6 +198,14 @@ def build_app(settings: Settings, store: Store, metrics: WorkerMetrics) -> faust
                              session_timeout_s=settings.consumer_session_timeout_s, on_revoked=guard_ingest.forget)  # fmt: skip
     app.vox_failure = None  # type: ignore[attr-defined]
 
+    def stop_worker(reason: str) -> None:
+        """A worker that no longer works must not look alive: stop it, say why, exit non-zero
+        (`run_worker`), so that its supervisor restarts it."""
+        log.critical("stopping the worker: %s", reason)
+        if app.vox_failure is None:  # type: ignore[attr-defined]
+            app.vox_failure = reason  # type: ignore[attr-defined]
+        os.kill(os.getpid(), signal.SIGTERM)
+
     @app.task
     async def ingest() -> None:
         try:
@@ -187,18 +213,22 @@ def build_app(settings: Settings, store: Store, metrics: WorkerMetrics) -> faust
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - reported, then the worker stops
-            # A worker that no longer ingests must not look alive: stop it, say why, exit non-zero
-            # (`run_worker`), so that its supervisor restarts it.
-            log.critical("the ingest stage failed: %s", exc, exc_info=True)
-            app.vox_failure = exc  # type: ignore[attr-defined]
-            os.kill(os.getpid(), signal.SIGTERM)
+            log.debug("ingest failure", exc_info=True)
+            stop_worker(f"its ingest stage failed: {exc}")
 
     @app.agent(signals, name="vox-score")
     async def score(stream: faust.StreamT) -> None:
-        async for events in stream.take_events(settings.batch_max_events * 2, within=settings.batch_max_wait_s):
-            batch = await guard_score.complete([signal_record(event.message) for event in events])
-            await score_sink.write_batch(batch)
-            await guard_score.written(batch)
+        try:
+            async for events in stream.take_events(settings.batch_max_events * 2, within=settings.batch_max_wait_s):
+                batch = await guard_score.complete([signal_record(event.message) for event in events])
+                await score_sink.write_batch(batch)
+                await guard_score.written(batch)
+                health.progressed("scoring", time.monotonic())
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - Faust would log it and leave the stage dead
+            log.debug("scoring failure", exc_info=True)
+            stop_worker(f"its scoring stage failed: {exc}")
 
     @app.timer(interval=SAVE_INTERVAL_S)
     async def save_watermarks() -> None:
@@ -209,27 +239,45 @@ def build_app(settings: Settings, store: Store, metrics: WorkerMetrics) -> faust
     async def save_watermarks_at_exit(sender: faust.App, **kwargs) -> None:  # noqa: ANN003 - Faust signal
         await save_watermarks()
 
+    async def end_offsets(consumer, partitions: list) -> dict:  # noqa: ANN001 - aiokafka or Faust consumer
+        """The partitions' end offsets, asked of the broker: unlike the fetcher's high-water
+        marks they keep growing while a stage is paused on an outage. Unanswered: {}."""
+        if not partitions:
+            return {}
+        if consumer is app.consumer:  # Faust's: its fetcher runs on, so its marks stay fresh
+            return {tp: consumer.highwater(tp) for tp in partitions if consumer.highwater(tp) is not None}
+        try:
+            return await asyncio.wait_for(consumer.end_offsets(partitions), END_OFFSETS_TIMEOUT_S)
+        except Exception as exc:  # noqa: BLE001 - the broker away: keep the last figures
+            log.info("end offsets not available: %s", exc)
+            return {}
+
     @app.timer(interval=LAG_REPORT_INTERVAL_S)
     async def report_lag() -> None:
-        for consumer in (ingest_loop.consumer, app.consumer):
-            for tp in consumer.assignment() if consumer is not None else ():
-                if tp.topic not in names.inputs and tp.topic != names.signals:
-                    continue  # the table's changelog and Faust's own topics are not work
-                highwater = consumer.highwater(tp)
-                if highwater is None:
-                    continue
+        for stage, consumer in (("ingest", ingest_loop.consumer), ("scoring", app.consumer)):
+            mine = [tp for tp in (consumer.assignment() if consumer is not None else ())
+                    if tp.topic in names.inputs or tp.topic == names.signals]  # not the changelog: no work  # fmt: skip
+            total = None
+            for tp, end in (await end_offsets(consumer, mine)).items():
                 processed = metrics.processed.get((tp.topic, tp.partition))
                 position = processed + 1 if processed is not None else await consumer.position(tp)
                 if position is not None:
-                    metrics.lag.labels(tp.topic, str(tp.partition)).set(max(0, highwater - position))
+                    lag = max(0, end - position)
+                    metrics.lag.labels(tp.topic, str(tp.partition)).set(lag)
+                    total = (total or 0) + lag
+            if total is not None:
+                health.behind(stage, total)
+        if reason := health.should_exit(time.monotonic()):
+            stop_worker(f"stalled: {reason}")
 
     @app.page("/metrics")
     async def metrics_page(web, request):  # noqa: ANN001 - Faust's view signature
         return web.bytes(metrics.render(), content_type="text/plain", headers={"X-Vox": "metrics"})
 
     @app.page("/healthz")
-    async def health(web, request):  # noqa: ANN001
-        return web.json({"status": "ok"})
+    async def healthz(web, request):  # noqa: ANN001
+        verdict = health.verdict(time.monotonic())
+        return web.json(verdict, status=200 if verdict["status"] == "ok" else 503)
 
     return app
 

@@ -42,7 +42,7 @@ def can_heal(exc: BaseException) -> bool:
 
 
 class Patient:
-    def __init__(self, retry_max_s: float = 30.0, on_failure: Callable[[], None] | None = None,
+    def __init__(self, retry_max_s: float = 30.0, on_failure: Callable[[BaseException], None] | None = None,
                  on_duration: Callable[[float], None] | None = None,
                  on_recovery: Callable[[], None] | None = None):  # fmt: skip
         self.retry_max_s = retry_max_s
@@ -75,7 +75,7 @@ class Patient:
                     raise
                 failed = True
                 if self.on_failure:
-                    self.on_failure()
+                    self.on_failure(exc)
                 pause = random.uniform(delay / 2, delay)  # jitter: workers do not retry in step
                 log.error("%s failed, retrying in %.1f s: %s", getattr(coroutine, "__name__", "call"), pause, exc)
                 await asyncio.sleep(pause)

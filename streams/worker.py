@@ -37,6 +37,6 @@ def run_worker(settings: Settings) -> None:
         finally:
             app.vox_sink.close()  # type: ignore[attr-defined] - also stops the shared ClickHouse thread
         if app.vox_failure is not None:  # type: ignore[attr-defined]
-            raise VoxError(f"the worker stopped: its ingest stage failed: {app.vox_failure}")  # type: ignore[attr-defined]
+            raise VoxError(f"the worker stopped: {app.vox_failure}")  # type: ignore[attr-defined]
     finally:
         store.close()

@@ -25,7 +25,7 @@ def flaky(failures: list[Exception]):
 
 def test_reachability_errors_are_retried_until_they_heal() -> None:
     events = []
-    patient = Patient(retry_max_s=0.01, on_failure=lambda: events.append("fail"), on_recovery=lambda: events.append("ok"))
+    patient = Patient(retry_max_s=0.01, on_failure=lambda exc: events.append("fail"), on_recovery=lambda: events.append("ok"))
     call, calls = flaky([UnreachableError("down"), KafkaConnectionError(), ConnectionRefusedError()])
     assert asyncio.run(patient.send(call)) == "done"
     patient.close()

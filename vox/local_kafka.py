@@ -172,11 +172,13 @@ class LocalKafka:
         )
         return properties
 
-    def _format(self, java: str, properties: Path) -> None:
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    def _format(self, java: str, properties: Path, cluster_id: str | None = None) -> None:
+        cluster_id = cluster_id or base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         done = subprocess.run(
+            # `--cluster-id=ID` in one word: an id may start with '-' (one in 32 of the random
+            # ones), which the tool would read as an option after a separate `-t`
             [java, f"-Dlog4j2.configurationFile={self.dir / 'log4j2.yaml'}", "-cp", str(DIST_DIR / "lib" / "*"),
-             "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(properties)],
+             "kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}", "-c", str(properties)],
             capture_output=True, text=True,
         )  # fmt: skip
         if done.returncode != 0:
@@ -252,6 +254,8 @@ def _reuse_or_free(port: int | None, avoid: set[int] = frozenset()) -> int:
     """Keep last run's port when it is still free, so clients that remember it still connect."""
     if port and port not in avoid and not _port_open(port):
         with socket.socket() as sock:
+            # as the broker binds: a port whose last connections linger in TIME_WAIT is free
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 sock.bind(("127.0.0.1", port))
                 return port
