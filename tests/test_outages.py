@@ -79,8 +79,10 @@ def test_clickhouse_down_60_s_and_a_broker_restart_lose_and_double_nothing(tmp_p
         server.stop()  # ClickHouse goes away mid-stream
         down_at = time.monotonic()
         publish(settings, 2)
-        status, body = wait_for(lambda: (h := health(worker))[0] == 503 and h, 40, "/healthz failing while stuck")
-        assert body["status"] == "stalled" and any("writes failing" in p for p in body["problems"]), body
+        # stalled for lack of progress, and (once they have failed for 5 s) for failing writes
+        status, body = wait_for(lambda: (h := health(worker))[0] == 503 and any(
+            "writes failing" in p for p in h[1].get("problems", [])) and h, 40, "/healthz failing while stuck")  # fmt: skip
+        assert body["status"] == "stalled", body
         wait_for(lambda: total_lag(worker) >= PER_STEP * 0.9, 20, "the lag gauge counting what arrives while paused")
         time.sleep(max(0.0, OUTAGE_S - (time.monotonic() - down_at)))
         assert worker.process is not None and worker.process.poll() is None, "the worker waits out the outage"

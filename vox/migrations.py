@@ -211,33 +211,10 @@ MIGRATIONS = MIGRATIONS + (
     ),
 )
 MIGRATIONS = MIGRATIONS + (
-    Migration(
-        4,
-        "interaction keys",
-        (
-            # What the worker's dedup look-up reads instead of `interactions`: one 64-bit hash per
-            # stored event, sorted by event day then hash, in small granules. A batch's look-up
-            # then reads a few kilobytes per day it touches, however large `interactions` grows
-            # (by customer it read a granule of strings per customer). Filled by a materialised
-            # view in the same insert as the rows, so it never runs ahead of or behind them.
-            # halfMD5 (the first 8 bytes of MD5, big-endian) is one Python computes too.
-            """
-            CREATE TABLE IF NOT EXISTS {db}.interaction_keys (
-                day Date,
-                key UInt64
-            ) ENGINE = ReplacingMergeTree
-            ORDER BY (day, key)
-            SETTINGS index_granularity = 1024
-            """,
-            """
-            CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.interaction_keys_mv TO {db}.interaction_keys AS
-            SELECT toDate(occurred_at) AS day, halfMD5(event_id) AS key FROM {db}.interactions
-            """,
-            # the events stored before this migration (run again after an interruption, it only
-            # adds copies, which the look-up and the engine absorb)
-            "INSERT INTO {db}.interaction_keys SELECT toDate(occurred_at), halfMD5(event_id) FROM {db}.interactions",
-        ),
-    ),
+    # Migration 4 made `interaction_keys`, a dedup look-up table sorted by event day; migration 6
+    # replaced it (a resent copy with another day went unseen) and drops it. Kept empty, so that
+    # a new database does not build a table only to drop it, and a database at 4 or 5 goes on.
+    Migration(4, "interaction keys (superseded by migration 6)", ()),
 )
 MIGRATIONS = MIGRATIONS + (
     Migration(
