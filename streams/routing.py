@@ -16,7 +16,7 @@ from schemas import Event, Post, Review, Vote
 from vox.scoring.config import ScoringConfig
 from vox.scoring.consensus import ProductConsensus
 from vox.scoring.engine import Router
-from vox.scoring.signals import Signal, at_position, vote_received, with_ids
+from vox.scoring.signals import Signal, at_position
 from vox.store import Store, in_list, quote
 
 LOOKUP_CHUNK = 1000
@@ -49,8 +49,7 @@ class StoreBackedRouter(Router):
         found stored by another worker (no position: the recent ids recognise them)."""
         signals: list[Signal] = []
         for vote, author in self.released:
-            if signal := vote_received(vote, author):
-                signals.extend(with_ids(vote.event_id, [signal]))
+            signals.extend(self.vote_signals(vote, author))
         self.released.clear()
         for event, (source, offset) in zip(events, positions):
             signals.extend(at_position(self.signals(event), source, offset))

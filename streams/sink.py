@@ -77,6 +77,7 @@ class IngestSink:
         max_clock_skew_s: float = 86_400.0,
     ):
         self.max_clock_skew = timedelta(seconds=max_clock_skew_s)
+        self.votes_dropped = 0  # the router's count of unresolved votes, already in the metric
         self.router, self.publish_signals = router, publish_signals
         self.store = store
         self.family_of_topic = family_of_topic
@@ -112,6 +113,7 @@ class IngestSink:
             signals = self.router.signals_of(new_events, [(source_id(row[SOURCE_TOPIC], row[SOURCE_TOPIC + 1]),
                                                            row[SOURCE_OFFSET]) for row in fresh])  # fmt: skip
             await self.patient.send(self.publish_signals, signals)
+            self._count_unresolved_votes(self.router.content.dropped)
         refused = await self.patient.call(self._insert_interactions, fresh)
         if refused:
             # ClickHouse refused these rows alone (their signals are out already: documented)
@@ -123,6 +125,11 @@ class IngestSink:
         duplicates = len(sorted_out.accepted) - len(fresh)
         self._count(messages, rejected, duplicates)
         return BatchReport(len(messages), written, len(rejected), duplicates)
+
+    def _count_unresolved_votes(self, dropped: int) -> None:
+        if dropped > self.votes_dropped:
+            self.metrics.votes_unresolved.inc(dropped - self.votes_dropped)
+            self.votes_dropped = dropped
 
     def _count(self, messages: Sequence[RawMessage], rejected: Sequence[Rejection], duplicates: int) -> None:
         m = self.metrics

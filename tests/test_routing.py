@@ -56,3 +56,26 @@ def test_a_vote_waiting_in_memory_and_in_clickhouse_is_resolved_once(store) -> N
     asyncio.run(sink.write_batch([RawMessage("vox.reviews", 0, 0, encode(LATE_REVIEW))]))
     sink.close()
     assert received_votes(published) == [("alice", "bob")]
+
+
+def cast_votes(published: Published) -> list[str]:
+    return [s.customer_id for s in published.signals if s.kind == S.VOTE_CAST]
+
+
+def test_votes_on_content_that_never_shows_up_credit_no_one_and_are_counted(store) -> None:
+    """20 votes on content that never exists do not raise the voter's implication (they did in
+    the adversarial review); once they have waited `vote_wait_days` they are dropped and counted.
+    A vote whose content does show up credits the voter then, and the author."""
+    sink, published = routing_sink(store)
+    ghosts = [vote(event_id=f"ghost-{n}", customer_id="bob", target_id=f"nowhere-{n}", target_author_id=None,
+                   occurred_at="2026-03-01T10:05:00Z") for n in range(20)]  # fmt: skip
+    asyncio.run(sink.write_batch([RawMessage("vox.votes", 0, n, encode(v)) for n, v in enumerate(ghosts)]))
+    assert cast_votes(published) == [] and received_votes(published) == []
+    asyncio.run(sink.write_batch([RawMessage("vox.votes", 0, 20, encode(EARLY_VOTE))]))
+    asyncio.run(sink.write_batch([RawMessage("vox.reviews", 0, 0, encode(LATE_REVIEW))]))
+    assert cast_votes(published) == ["bob"] and received_votes(published) == [("alice", "bob")]
+    later = review(customer_id="carol", occurred_at="2026-04-01T10:06:00Z")  # 31 days on, in event time
+    asyncio.run(sink.write_batch([RawMessage("vox.reviews", 0, 1, encode(later))]))
+    sink.close()
+    assert sink.metrics.registry.get_sample_value("vox_votes_unresolved_total") == 20
+    assert cast_votes(published) == ["bob"]  # the ghosts never credited, even when dropped

@@ -41,6 +41,9 @@ class WorkerMetrics:
             "vox_last_batch_timestamp_seconds", "Wall time the last batch was committed to ClickHouse.", registry=r
         )
 
+        self.votes_unresolved = Counter(
+            "vox_votes_unresolved", "Votes whose content never showed up within vote_wait_days (or the waiting "
+            "room's bound): dropped from scoring, credited to no one.", registry=r)  # fmt: skip
         self.signals_published = Counter("vox_signals_published", "Signals sent to the scoring stage.", registry=r)
         self.signals_applied = Counter("vox_signals_applied", "Signals applied to customer states.", registry=r)
         self.customers_scored = Counter("vox_customers_scored", "Customer placements written.", registry=r)

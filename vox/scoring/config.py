@@ -25,6 +25,8 @@ class ScoringConfig(BaseModel):
     value_half_life_days: float = Field(90, gt=0, description="Spend of the last quarter weighs most.")
     recency_half_life_days: float = Field(14, gt=0, description="Recency factor halves every 2 weeks of silence.")
     durability_weeks: int = Field(12, ge=2, le=52, description="Window over which active weeks are counted.")
+    vote_wait_days: float = Field(30, gt=0, description="How long, in event time, a vote on content not seen yet "
+                                  "waits for it; then it is dropped from scoring (counted, never credited).")
     allowed_lateness_s: float = Field(600, ge=0, description="Events later than this are still counted, but consensus only uses reviews older than this.")
 
     # -- competence ------------------------------------------------------------------------

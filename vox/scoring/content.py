@@ -1,9 +1,11 @@
 """Who wrote a piece of content, for votes whose producer did not say.
 
 Bounded: the most recent `capacity` contents are remembered (least recently used out). A vote
-that arrives before its content waits, up to `pending_capacity` votes in all, and is resolved
-when the content shows up; a vote whose content never shows up (or was forgotten) is dropped
-from scoring and counted, never guessed. Its row in `interactions` is unaffected.
+that arrives before its content waits, up to `pending_capacity` votes in all and `vote_wait_days`
+of event time, and is resolved when the content shows up; a vote whose content never shows up
+(or was forgotten) is dropped from scoring and counted, never guessed: neither its author nor its
+voter is credited (votes on content that never exists must not raise anyone's implication). Its
+row in `interactions` is unaffected.
 """
 
 from __future__ import annotations
@@ -38,6 +40,17 @@ class ContentIndex:
             return author
         self.wait(vote)
         return None
+
+    def expire(self, now_s: float, max_wait_s: float) -> None:
+        """Drop the votes that have waited longer than `max_wait_s` of event time (`now_s`: the
+        time of the event being routed). Waiting lists are in arrival order: the oldest first."""
+        while self.pending:
+            content_id, waiting = next(iter(self.pending.items()))
+            if waiting[0].occurred_at.timestamp() >= now_s - max_wait_s:
+                return
+            del self.pending[content_id]
+            self.pending_count -= len(waiting)
+            self.dropped += len(waiting)
 
     def wait(self, vote: Vote) -> None:
         """Hold a vote until its content shows up (once: a vote already waiting is not added)."""

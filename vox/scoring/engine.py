@@ -35,21 +35,28 @@ class Router:
         self.products: dict[str, ProductConsensus] = {}
 
     def signals(self, event: Event) -> list[S.Signal]:
-        """Every signal the event gives, each with its deterministic id. A vote resolved late
-        carries the id of the vote, so it is recognised if it ever comes twice."""
-        out = S.with_ids(event.event_id, [S.own_signal(event), *S.received_signals(event)])
+        """Every signal the event gives, each with its deterministic id. A vote on content not
+        seen yet gives none until the content shows up (then both the voter's and the author's,
+        with the id of the vote, so they are recognised if they ever come twice), and none at
+        all if it never does within `vote_wait_days`."""
+        self.content.expire(event.occurred_at.timestamp(), self.config.vote_wait_days * 86_400)
         if isinstance(event, Vote) and not event.target_author_id:
             author = self.content.author_of(event)
-            if author is not None and (signal := S.vote_received(event, author)):
-                out.extend(S.with_ids(event.event_id, [signal]))
-        elif isinstance(event, (Review, Post)):
+            return self.vote_signals(event, author) if author is not None else []
+        out = S.with_ids(event.event_id, [S.own_signal(event), *S.received_signals(event)])
+        if isinstance(event, (Review, Post)):
             content_id = event.review_id if isinstance(event, Review) else event.post_id
             for waiting in self.content.remember(content_id, event.customer_id):
-                if signal := S.vote_received(waiting, event.customer_id):
-                    out.extend(S.with_ids(waiting.event_id, [signal]))
+                out.extend(self.vote_signals(waiting, event.customer_id))
             if isinstance(event, Review):
                 out.extend(S.with_ids(event.event_id, self._accuracy(event)))
         return out
+
+    @staticmethod
+    def vote_signals(vote: Vote, author: str) -> list[S.Signal]:
+        """A resolved vote: cast by the voter, received by the author (unless they are one)."""
+        received = S.vote_received(vote, author)
+        return S.with_ids(vote.event_id, [S.own_signal(vote), *([received] if received else [])])
 
     def _accuracy(self, review: Review) -> list[S.Signal]:
         consensus = self.products.setdefault(review.product_id, ProductConsensus())
