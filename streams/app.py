@@ -36,6 +36,7 @@ from streams.retry import Patient
 from streams.routing import StoreBackedRouter
 from streams.scoring import ScoreSink, SignalRecord
 from streams.sink import IngestSink
+from vox.forget import load_forgotten
 from vox.metrics import WorkerMetrics
 from vox.scoring.engine import Transition
 from vox.scoring.rows import segment_message
@@ -54,6 +55,7 @@ SIGNALS_PER_MESSAGE = 2000  # about 200 KB of JSON: far below Kafka's 1 MB messa
 # `dead_letters` keeps it whole.
 DLQ_MAX_VALUE_BYTES = 900_000
 END_OFFSETS_TIMEOUT_S = 5.0
+FORGOTTEN_REFRESH_S = 10.0
 
 
 class SignalPartitions:
@@ -168,6 +170,17 @@ def build_app(settings: Settings, store: Store, metrics: WorkerMetrics) -> faust
                       router=StoreBackedRouter(settings.scoring, store), publish_signals=publish_signals,
                       max_clock_skew_s=settings.max_clock_skew_s)  # fmt: skip
     score_sink = ScoreSink(store, settings.scoring, customers, publish_transitions, patient, metrics)
+    sink.forgotten = load_forgotten(store)
+
+    @app.timer(interval=FORGOTTEN_REFRESH_S)
+    async def refresh_forgotten() -> None:
+        """Customers forgotten (`vox forget`) while the worker runs: ingest drops their events
+        from now on, and the scoring stage drops their state (a tombstone in its changelog)."""
+        forgotten = await patient.call(load_forgotten, store)
+        new = forgotten.keys - sink.forgotten.keys
+        sink.forgotten = forgotten
+        if new:
+            score_sink.forget(new)
     app.vox_sink = sink  # type: ignore[attr-defined]
 
     def acknowledge(records: Sequence[RawMessage | SignalRecord]) -> None:

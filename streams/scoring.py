@@ -28,6 +28,7 @@ from vox.scoring.engine import Scorer, Transition
 from vox.scoring.replay import write_scores
 from vox.scoring.signals import by_customer, unpack
 from vox.scoring.state import FLAG_COUNTED, CustomerState
+from vox.forget import forget_key
 from vox.metrics import WorkerMetrics
 from vox.store import Store
 
@@ -95,6 +96,13 @@ class ScoreSink:
         for record in records:
             self.metrics.mark_processed(record.topic, record.partition, record.offset)
         return len(placements)
+
+    def forget(self, keys: set[str]) -> None:
+        """Drop the states of these forgotten customers (keys of `vox.forget`): deleting them
+        from the table writes a tombstone to its changelog."""
+        for stored in [key for key in self.table.keys() if forget_key(key.decode(errors="replace")) in keys]:
+            del self.table[stored]
+            self.scorer.customers.pop(stored.decode(errors="replace"), None)
 
     def _trim(self) -> None:
         customers = self.scorer.customers

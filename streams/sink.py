@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Awaitable, Callable, Sequence
 from schemas import Event
 from streams.retry import Patient
 from vox.errors import RefusedError
+from vox.forget import Forgotten
 from vox.interactions import (
     DEAD_LETTER_COLUMNS,
     DIGEST,
@@ -78,6 +79,7 @@ class IngestSink:
     ):
         self.max_clock_skew = timedelta(seconds=max_clock_skew_s)
         self.votes_dropped = 0  # the router's count of unresolved votes, already in the metric
+        self.forgotten = Forgotten()  # filled from ClickHouse by the worker and `vox replay`
         self.router, self.publish_signals = router, publish_signals
         self.store = store
         self.family_of_topic = family_of_topic
@@ -90,9 +92,10 @@ class IngestSink:
     async def write_batch(self, messages: Sequence[RawMessage]) -> BatchReport:
         now = self.clock()
         sorted_out = triage(messages, self.family_of_topic, now + self.max_clock_skew)
+        accepted = self.without_forgotten(sorted_out.accepted)
         rows: dict[str, tuple] = {}
         events: dict[str, tuple[Event, RawMessage]] = {}
-        for event, message in sorted_out.accepted:
+        for event, message in accepted:
             row = interaction_row(event, message, now)
             first = rows.get(event.event_id)
             if first is None:  # the first copy wins
@@ -100,7 +103,7 @@ class IngestSink:
                 events[event.event_id] = (event, message)
             elif first[DIGEST] != row[DIGEST]:
                 self.metrics.resent_changed.inc()
-        rejected = list(sorted_out.rejected)
+        rejected = self.forgotten_rejections_dropped(sorted_out.rejected)
         if rejected:
             await self.patient.send(self.publish_dead_letters, rejected)
         fresh = await self.patient.call(self._not_yet_stored, list(rows.values()))
@@ -122,23 +125,43 @@ class IngestSink:
             rejected += late
         await self.patient.call(self._insert_dead_letters, [dead_letter_row(r, now) for r in rejected])
         written = len(fresh) - len(refused)
-        duplicates = len(sorted_out.accepted) - len(fresh)
-        self._count(messages, rejected, duplicates)
+        duplicates = len(accepted) - len(fresh)
+        self._count(messages, sorted_out.accepted, rejected, duplicates)
         return BatchReport(len(messages), written, len(rejected), duplicates)
+
+    def without_forgotten(self, accepted: list[tuple[Event, RawMessage]]) -> list[tuple[Event, RawMessage]]:
+        """Events of forgotten customers dropped (counted), their id stripped from others'."""
+        if not self.forgotten:
+            return accepted
+        kept = [(redacted, message) for event, message in accepted
+                if (redacted := self.forgotten.redact(event)) is not None]  # fmt: skip
+        if len(kept) < len(accepted):
+            self.metrics.forgotten.inc(len(accepted) - len(kept))
+        return kept
+
+    def forgotten_rejections_dropped(self, rejected: list[Rejection]) -> list[Rejection]:
+        """Rejected messages that name a forgotten customer are dropped, not dead-lettered."""
+        if not self.forgotten:
+            return list(rejected)
+        kept = [r for r in rejected if not self.forgotten.named_in(r.message.value)]
+        if len(kept) < len(rejected):
+            self.metrics.forgotten.inc(len(rejected) - len(kept))
+        return kept
 
     def _count_unresolved_votes(self, dropped: int) -> None:
         if dropped > self.votes_dropped:
             self.metrics.votes_unresolved.inc(dropped - self.votes_dropped)
             self.votes_dropped = dropped
 
-    def _count(self, messages: Sequence[RawMessage], rejected: Sequence[Rejection], duplicates: int) -> None:
+    def _count(self, messages: Sequence[RawMessage], valid: Sequence[tuple[Event, RawMessage]],
+               rejected: Sequence[Rejection], duplicates: int) -> None:  # fmt: skip
         m = self.metrics
         m.batch_size.observe(len(messages))
         consumed = Counter(message.topic for message in messages)
-        rejected_per_topic = Counter(rejection.message.topic for rejection in rejected)
+        valid_per_topic = Counter(message.topic for _, message in valid)
         for topic, count in consumed.items():
             m.consumed.labels(topic).inc(count)
-            m.valid.labels(topic).inc(count - rejected_per_topic[topic])
+            m.valid.labels(topic).inc(valid_per_topic[topic])
         for rejection in rejected:
             m.rejected.labels(rejection.message.topic, rejection.reason_class).inc()
         if duplicates:

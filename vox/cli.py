@@ -76,6 +76,24 @@ def _sql(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _forget(args: argparse.Namespace, settings: Settings) -> int:
+    from vox.forget import forget_customer, tombstone_state
+    from vox.migrations import migrate
+    from vox.store import open_store
+    from vox.topics import bootstrap
+
+    with open_store(settings.clickhouse) as store:
+        migrate(store)
+        found = forget_customer(store, args.customer_id)
+    changelog = f"{settings.consumer_group}-vox-customers-changelog"
+    tombstoned = tombstone_state(bootstrap(settings), changelog, args.customer_id, settings.kafka_timeout_s)
+    held = ", ".join(f"{n} {what}" for what, n in found.items() if n) or "no row"
+    print(f"forgot {args.customer_id!r}: erased {held}; "
+          + ("their state tombstoned in " + changelog if tombstoned else "no scoring changelog yet")
+          + "; future and replayed events of theirs are dropped at ingest")
+    return 0
+
+
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
     from streams.worker import run_worker
 
@@ -257,6 +275,9 @@ def build_parser() -> argparse.ArgumentParser:
     explain = command("explain", _explain, "Explain a customer's scores, components, cell, role, value and "
                       "recent transitions in plain words.")
     explain.add_argument("customer_id", help="the customer's id")
+    forget = command("forget", _forget, "Erase a customer from ClickHouse and the scoring state, and drop their "
+                     "events at every later ingest (a replay included). On chDB, stop the worker first.")
+    forget.add_argument("customer_id", help="the customer's id")
     command("worker", _worker, "Run the streaming worker: validate, write to ClickHouse, reject to the DLQ.")
     kafka = command("kafka", _kafka, "Manage the local single-node Kafka broker (unused when KAFKA_BOOTSTRAP is set).")
     kafka.add_argument("action", choices=["install", "start", "stop", "status"], help="what to do")

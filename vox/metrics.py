@@ -41,6 +41,8 @@ class WorkerMetrics:
             "vox_last_batch_timestamp_seconds", "Wall time the last batch was committed to ClickHouse.", registry=r
         )
 
+        self.forgotten = Counter("vox_events_forgotten", "Events of forgotten customers (vox forget) dropped at ingest.",
+                                 registry=r)  # fmt: skip
         self.votes_unresolved = Counter(
             "vox_votes_unresolved", "Votes whose content never showed up within vote_wait_days (or the waiting "
             "room's bound): dropped from scoring, credited to no one.", registry=r)  # fmt: skip

@@ -261,6 +261,24 @@ MIGRATIONS = MIGRATIONS + (
         columns=(("interactions", "content_digest", "UInt64"),),
     ),
 )
+MIGRATIONS = MIGRATIONS + (
+    Migration(
+        7,
+        "forgotten customers",
+        (
+            # Customers erased by `vox forget`, by a SHA-256 of their id (not the id): every
+            # ingest drops their events and strips their id from others', so a replay of the
+            # input topics does not bring them back.
+            """
+            CREATE TABLE IF NOT EXISTS {db}.forgotten_customers (
+                key String,
+                forgotten_at DateTime
+            ) ENGINE = ReplacingMergeTree
+            ORDER BY key
+            """,
+        ),
+    ),
+)
 LEDGER = """
 CREATE TABLE IF NOT EXISTS {db}.schema_migrations (
     version UInt32,

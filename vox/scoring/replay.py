@@ -14,6 +14,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from streams.sink import IngestSink
+from vox.forget import load_forgotten
 from vox.interactions import dead_letter_row, interaction_row
 from vox.metrics import WorkerMetrics
 from vox.scoring.engine import Placement, ScoringEngine, Transition
@@ -53,6 +54,7 @@ def replay_file(path: Path, store: Store, engine: ScoringEngine, batch_events: i
 
     report = ReplayReport()
     sink = IngestSink(store, {}, _no_dead_letter_topic, WorkerMetrics())
+    sink.forgotten = load_forgotten(store)  # a replay must not bring back who was forgotten
     seen: set[int] = set()  # 64-bit hashes of event ids: a resent event is scored once
     touched: list[str] = []
     now = datetime.now(timezone.utc)
@@ -89,11 +91,12 @@ def _replay_chunk(chunk: list[RawMessage], sink: IngestSink, engine: ScoringEngi
         return
     sorted_out = triage(chunk, {}, latest)
     report.lines += len(chunk)
-    report.invalid += len(sorted_out.rejected)
-    for rejection in sorted_out.rejected:
+    rejected = sink.forgotten_rejections_dropped(sorted_out.rejected)
+    report.invalid += len(rejected)
+    for rejection in rejected:
         report.reasons[rejection.reason_class] = report.reasons.get(rejection.reason_class, 0) + 1
     rows = []
-    for event, message in sorted_out.accepted:
+    for event, message in sink.without_forgotten(sorted_out.accepted):
         key = hash(event.event_id)
         if key in seen:
             report.resent += 1
@@ -103,7 +106,7 @@ def _replay_chunk(chunk: list[RawMessage], sink: IngestSink, engine: ScoringEngi
         touched.extend(engine.process(event))
         rows.append(interaction_row(event, message, now))
     if write_interactions:
-        report.stored += sink.write_rows(rows, [dead_letter_row(r, now) for r in sorted_out.rejected])[0]
+        report.stored += sink.write_rows(rows, [dead_letter_row(r, now) for r in rejected])[0]
     placements, transitions = engine.scorer.place(touched)
     touched.clear()
     report.transitions += len(transitions)
