@@ -102,3 +102,12 @@ def test_forgotten_ids_are_dropped_and_stripped_from_others_events() -> None:
     assert voted is not None and voted.target_author_id is None and voted.customer_id == "bob"
     untouched = EVENT_ADAPTER.validate_json(encode(review()))
     assert forgotten.redact(untouched) is untouched and WHO not in forgotten.keys
+
+
+@pytest.mark.parametrize("bad", ["", "a b", "x\u202ey"])
+def test_forget_refuses_what_is_not_a_customer_id_in_one_line(bad: str, tmp_path: Path) -> None:
+    from tests.test_cli import assert_one_line_error, vox
+
+    done = vox("forget", bad, env={"VOX_HOME": str(tmp_path), "CLICKHOUSE_URL": f"chdb://{tmp_path / 'chdb'}"})
+    assert done.returncode == 1
+    assert_one_line_error(done, "is not a customer id")

@@ -77,11 +77,15 @@ def _sql(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _forget(args: argparse.Namespace, settings: Settings) -> int:
+    from schemas.events import ID_PATTERN, MAX_ID_CHARS
     from vox.forget import forget_customer, tombstone_state
     from vox.migrations import migrate
     from vox.store import open_store
     from vox.topics import bootstrap
 
+    if not re.fullmatch(ID_PATTERN, args.customer_id) or len(args.customer_id) > MAX_ID_CHARS:
+        raise VoxError(f"{args.customer_id!r} is not a customer id (1-{MAX_ID_CHARS} characters, no white space "
+                       "or control characters)")  # fmt: skip
     with open_store(settings.clickhouse) as store:
         migrate(store)
         found = forget_customer(store, args.customer_id)
