@@ -28,6 +28,7 @@ from typing import Sequence
 import faust
 from aiokafka import ConsumerRecord
 from aiokafka.partitioner import murmur2
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from streams.continuity import SAVE_INTERVAL_S, ContinuityGuard, read_hole
 from streams.health import Health
@@ -97,7 +98,14 @@ def build_app(settings: Settings, store: Store, metrics: WorkerMetrics) -> faust
         topic_partitions=settings.topic_partitions,
         topic_replication_factor=settings.topic_replication,
         web_host=settings.web_host,
+        web_bind=settings.web_host,  # Faust binds every address unless told; VOX_WEB_HOST says where
         web_port=settings.web_port,
+        # Faust's own pages would show table contents (customer states) and internals: only
+        # vox's pages are served (/metrics, /healthz)
+        web_router_enabled=False,
+        web_tables_enabled=False,
+        web_stats_enabled=False,
+        web_graph_enabled=False,
         web_in_thread=False,
         producer_acks=-1,
         # Faust's 60 s default leaves a crashed worker's partitions idle for a minute; heartbeats
@@ -285,7 +293,8 @@ def build_app(settings: Settings, store: Store, metrics: WorkerMetrics) -> faust
 
     @app.page("/metrics")
     async def metrics_page(web, request):  # noqa: ANN001 - Faust's view signature
-        return web.bytes(metrics.render(), content_type="text/plain", headers={"X-Vox": "metrics"})
+        # the exposition format's content type with its version, as Prometheus negotiates it
+        return web.bytes(metrics.render(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     @app.page("/healthz")
     async def healthz(web, request):  # noqa: ANN001

@@ -30,6 +30,9 @@ def run_worker(settings: Settings) -> None:
         app = build_app(settings, store, WorkerMetrics())
         heap.settle()
         worker = faust.Worker(app, loglevel=FAUST_LOG_LEVELS[settings.log_level], quiet=True)
+        web = f"http://{settings.web_host}:{settings.web_port}"
+        print(f"vox worker: {settings.topic_prefix}* on {bootstrap(settings)} -> {settings.clickhouse.describe()}; "
+              f"metrics {web}/metrics, health {web}/healthz", flush=True)  # fmt: skip
         try:
             worker.execute_from_commandline()
         except SystemExit:
