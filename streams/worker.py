@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import faust
 
 from streams.app import build_app
@@ -17,7 +19,16 @@ FAUST_LOG_LEVELS = {"debug": "debug", "info": "info", "warn": "warn", "error": "
 
 
 def preflight(settings: Settings) -> None:
-    """Fail fast, with a one-line reason, before Faust would retry an unreachable broker forever."""
+    """Fail fast, with a one-line reason, before Faust would retry an unreachable broker forever
+    or die on a port in use with a traceback."""
+    settings.home.mkdir(parents=True, exist_ok=True)
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((settings.web_host, settings.web_port))
+        except OSError as exc:
+            raise VoxError(f"cannot serve /metrics on {settings.web_host}:{settings.web_port} ({exc.strerror}): "
+                           "another worker there? set VOX_WEB_PORT (or VOX_WEB_HOST)") from None  # fmt: skip
     admin_client(bootstrap(settings), settings.kafka_timeout_s).close()
     create_topics(settings)  # idempotent: only the missing ones
 

@@ -78,3 +78,43 @@ def test_sql_refuses_writes(tmp_path: Path) -> None:
 def test_missing_file_to_produce(tmp_path: Path) -> None:
     done = vox("produce", "nope.jsonl", env={"VOX_HOME": str(tmp_path), "KAFKA_BOOTSTRAP": "127.0.0.1:1"})
     assert_one_line_error(done, "no such file: nope.jsonl")
+
+
+def test_a_second_worker_on_a_port_in_use_says_so_in_one_line(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = vox("worker", env={"VOX_HOME": str(tmp_path), "VOX_WEB_PORT": str(port), "KAFKA_BOOTSTRAP": "127.0.0.1:1"})
+    assert done.returncode == 1
+    assert_one_line_error(done, f"cannot serve /metrics on 127.0.0.1:{port}", "VOX_WEB_PORT")
+
+
+@pytest.mark.parametrize("args, env, words", [
+    (["db", "migrate"], {"VOX_HOME": "/etc/passwd"}, ["/etc/passwd"]),
+    (["db", "migrate"], {"CLICKHOUSE_URL": "chdb:///etc/passwd"}, ["/etc/passwd"]),
+    (["simulate", "--customers", "5", "--days", "1", "--out", "README.md"], {}, ["README.md"]),
+    (["import", "amazon-reviews", "README.md", "--out", "/proc/nope/x.jsonl"], {}, ["/proc/nope"]),
+])  # fmt: skip
+def test_unusable_paths_get_one_line(args: list[str], env: dict, words: list[str], tmp_path: Path) -> None:
+    done = vox(*args, env={"VOX_HOME": str(tmp_path), **env})
+    assert done.returncode == 1
+    assert_one_line_error(done, *words)
+
+
+@pytest.mark.parametrize("content", [b"", b"a,b,c\n1,2,3\n", b"\x00\x01\xff\xfe binary", b"\n\n"])
+def test_replay_of_a_file_with_no_valid_event_fails(content: bytes, tmp_path: Path) -> None:
+    source = tmp_path / "input.jsonl"
+    source.write_bytes(content)
+    done = vox("replay", str(source), "--no-progress",
+               env={"VOX_HOME": str(tmp_path), "CLICKHOUSE_URL": f"chdb://{tmp_path / 'chdb'}"})  # fmt: skip
+    assert done.returncode == 1
+    assert_one_line_error(done, "holds no valid event")
+
+
+def test_producing_an_empty_file_fails(tmp_path: Path) -> None:
+    (tmp_path / "empty.jsonl").write_bytes(b"")
+    done = vox("produce", str(tmp_path / "empty.jsonl"), env={"VOX_HOME": str(tmp_path), "KAFKA_BOOTSTRAP": "127.0.0.1:1"})
+    assert_one_line_error(done, "nothing to publish", "is empty")

@@ -108,9 +108,13 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
 def _produce(args: argparse.Namespace, settings: Settings) -> int:
     from vox.produce import produce_file
 
+    if Path(args.file).is_file() and Path(args.file).stat().st_size == 0:
+        raise VoxError(f"nothing to publish: {args.file} is empty")
     report = produce_file(Path(args.file), settings, fallback_topic=args.topic, progress=not args.no_progress)
+    if not report.published and not report.unroutable and not report.failed:
+        raise VoxError(f"nothing published: {args.file} holds no line")
     print(report.summary())
-    return 1 if report.unroutable or report.failed else 0
+    return 1 if report.unroutable or report.failed or not report.published else 0
 
 
 def _schemas(args: argparse.Namespace, settings: Settings) -> int:
@@ -150,6 +154,12 @@ def _simulate(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _writable(out: Path) -> None:
+    """Before hours of reading: the output's folder must be there."""
+    if not out.resolve().parent.is_dir():
+        raise VoxError(f"cannot write {out}: {out.resolve().parent} is not a directory")
+
+
 def _import(args: argparse.Namespace, settings: Settings) -> int:
     if args.source == "stackexchange":
         from vox.importers.stackexchange import import_stackexchange
@@ -158,12 +168,14 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
         if not dump.is_dir():
             raise VoxError(f"{dump} is not a directory: give the folder holding Posts.xml, Votes.xml, ...")
         out = Path(args.out or f"{dump.resolve().name}.events.jsonl")
+        _writable(out)
         report = import_stackexchange(dump, out, site=args.site, progress=not args.no_progress)
     else:
         from vox.importers.amazon import import_amazon_reviews
 
         source = Path(args.path)
         out = Path(args.out or re.sub(r"(\.jsonl?|\.json)?(\.gz)?$", "", source.name) + ".events.jsonl")
+        _writable(out)
         report = import_amazon_reviews(source, out, category=args.category, progress=not args.no_progress)
     print(f"{report.summary()}\n-> {out} (publish with `vox produce {out}`)")
     return 0
@@ -187,6 +199,10 @@ def _replay(args: argparse.Namespace, settings: Settings) -> int:
                              progress=not args.no_progress, write_interactions=not args.scores_only,
                              max_clock_skew_s=settings.max_clock_skew_s)  # fmt: skip
     print(report.summary())
+    if not report.events and not report.resent:
+        reasons = ", ".join(f"{name} {count}" for name, count in sorted(report.reasons.items(), key=lambda kv: -kv[1])[:3])
+        raise VoxError(f"{path} holds no valid event ({reasons or 'no line'}): "
+                       "expected JSON lines of vox events (see `vox import`)")  # fmt: skip
     return 0
 
 
@@ -317,6 +333,10 @@ def main(argv: list[str] | None = None) -> int:
         return args.handler(args, settings)
     except VoxError as exc:
         print(f"vox: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # a path the user gave (VOX_HOME, --out, a chDB directory) is not usable
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"vox: {exc.strerror or exc}{where}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
