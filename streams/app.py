@@ -222,9 +222,10 @@ def build_app(settings: Settings, store: Store, metrics: WorkerMetrics) -> faust
     def stop_worker(reason: str) -> None:
         """A worker that no longer works must not look alive: stop it, say why, exit non-zero
         (`run_worker`), so that its supervisor restarts it."""
+        if app.vox_failure is not None:  # type: ignore[attr-defined]
+            return  # stopping already: the first reason is the one reported
         log.critical("stopping the worker: %s", reason)
-        if app.vox_failure is None:  # type: ignore[attr-defined]
-            app.vox_failure = reason  # type: ignore[attr-defined]
+        app.vox_failure = reason  # type: ignore[attr-defined]
         os.kill(os.getpid(), signal.SIGTERM)
 
     @app.task

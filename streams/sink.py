@@ -26,6 +26,7 @@ from vox.interactions import (
     EVENT_ID,
     INTERACTION_COLUMNS,
     SOURCE_OFFSET,
+    SOURCE_PARTITION,
     SOURCE_TOPIC,
     dead_letter_row,
     interaction_row,
@@ -113,7 +114,7 @@ class IngestSink:
             # the ClickHouse thread, the pure routing on the event loop.
             new_events = [events[row[EVENT_ID]][0] for row in fresh]
             await self.patient.call(self.router.recall, new_events)
-            signals = self.router.signals_of(new_events, [(source_id(row[SOURCE_TOPIC], row[SOURCE_TOPIC + 1]),
+            signals = self.router.signals_of(new_events, [(source_id(row[SOURCE_TOPIC], row[SOURCE_PARTITION]),
                                                            row[SOURCE_OFFSET]) for row in fresh])  # fmt: skip
             await self.patient.send(self.publish_signals, signals)
             self._count_unresolved_votes(self.router.content.dropped)

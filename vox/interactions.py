@@ -26,7 +26,8 @@ INTERACTION_COLUMNS = (
 #: Where a row holds its event id, its time, its content digest and its input position.
 EVENT_ID, OCCURRED_AT = INTERACTION_COLUMNS.index("event_id"), INTERACTION_COLUMNS.index("occurred_at")
 DIGEST = INTERACTION_COLUMNS.index("content_digest")
-SOURCE_TOPIC, SOURCE_OFFSET = INTERACTION_COLUMNS.index("source_topic"), INTERACTION_COLUMNS.index("source_offset")
+SOURCE_TOPIC, SOURCE_PARTITION, SOURCE_OFFSET = (INTERACTION_COLUMNS.index(c) for c in
+                                                  ("source_topic", "source_partition", "source_offset"))  # fmt: skip
 
 DEAD_LETTER_COLUMNS = (
     "source_topic", "source_partition", "source_offset", "message_timestamp", "received_at",
