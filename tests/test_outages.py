@@ -6,6 +6,7 @@ broker comes back on its port."""
 from __future__ import annotations
 
 import json
+import re
 import time
 import urllib.error
 import urllib.request
@@ -103,3 +104,26 @@ def test_clickhouse_down_60_s_and_a_broker_restart_lose_and_double_nothing(tmp_p
         rows, distinct = store.query(f"SELECT count(), uniqExact(event_id) FROM {store.database}.interactions")[0]
     server.stop()
     assert (int(rows), int(distinct)) == (3 * PER_STEP, 3 * PER_STEP)
+
+
+def test_a_worker_stalled_longer_than_its_limit_exits_non_zero_with_the_reason(tmp_path: Path,
+                                                                                kafka_home: Path) -> None:  # fmt: skip
+    from tests.test_e2e import settings_for_test
+
+    server = LocalClickHouseServer(tmp_path / "clickhouse").start()
+    settings = settings_for_test(kafka_home, server.url("stall"), tmp_path / "worker").model_copy(
+        update={"stall_timeout_s": 2, "stall_exit_s": 6, "write_retry_max_s": 1})  # fmt: skip
+    create_topics(settings)
+    worker = WorkerProcess(settings)
+    worker.start()
+    try:
+        server.stop()
+        publish(settings, 1)
+        assert worker.process is not None
+        code = worker.process.wait(timeout=90)
+    finally:
+        worker.stop()
+        server.stop()
+    log = worker.log_path.read_text(errors="replace")
+    assert code == 1
+    assert re.search(r"the worker stopped: stalled: (writes failing|ingest stage has \d+ messages)", log), log[-600:]
