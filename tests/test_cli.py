@@ -118,3 +118,14 @@ def test_producing_an_empty_file_fails(tmp_path: Path) -> None:
     (tmp_path / "empty.jsonl").write_bytes(b"")
     done = vox("produce", str(tmp_path / "empty.jsonl"), env={"VOX_HOME": str(tmp_path), "KAFKA_BOOTSTRAP": "127.0.0.1:1"})
     assert_one_line_error(done, "nothing to publish", "is empty")
+
+
+@pytest.mark.parametrize("args, words", [
+    (["simulate", "--customers", "5"], ["one of the arguments --out --rate is required"]),
+    (["simulate", "--customers", "abc", "--out", "x"], ["--customers", "expected a whole number of 1 or more (got 'abc')"]),
+    (["simulate", "--invalid-rate", "lots", "--out", "x"], ["expected a share between 0 and 1"]),
+])  # fmt: skip
+def test_simulate_argument_errors_exit_2(args: list[str], words: list[str]) -> None:
+    done = vox(*args)
+    assert done.returncode == 2
+    assert_one_line_error(done, *words)

@@ -48,8 +48,20 @@ def test_unknown_key_in_config_file_is_named(tmp_path: Path, monkeypatch: pytest
     config = tmp_path / "vox.toml"
     config.write_text("topic_partitons = 12\n")
     monkeypatch.setenv("VOX_CONFIG", str(config))
-    with pytest.raises(ConfigError, match="VOX_TOPIC_PARTITONS: unknown setting"):
+    with pytest.raises(ConfigError, match=f"VOX_CONFIG file {config}: key 'topic_partitons': unknown setting"):
         load_settings()
+    config.write_text("VOX_TOPIC_PARTITIONS = 12\n")
+    with pytest.raises(ConfigError, match="key 'VOX_TOPIC_PARTITIONS': unknown setting: keys are written in lower case"):
+        load_settings()
+
+
+def test_an_unknown_vox_variable_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VOX_TYPO", "1")
+    with pytest.raises(ConfigError, match="VOX_TYPO: unknown setting"):
+        load_settings()
+    monkeypatch.delenv("VOX_TYPO")
+    monkeypatch.setenv("VOX_SCORING__HYSTERESIS", "5")  # nested settings are known variables
+    assert load_settings().scoring.hysteresis == 5
 
 
 def test_missing_config_file(monkeypatch: pytest.MonkeyPatch) -> None:

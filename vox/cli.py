@@ -136,8 +136,6 @@ def _simulate(args: argparse.Namespace, settings: Settings) -> int:
     from vox.simulator.generate import SimConfig
     from vox.simulator.run import publish_simulation, write_simulation
 
-    if args.out is None and args.rate is None:
-        raise VoxError("say where the stream goes: --out DIR (files) or --rate N (publish to Kafka, 0 = unthrottled)")
     config = SimConfig(customers=args.customers, days=args.days, seed=args.seed, staff=args.staff,
                        invalid_rate=args.invalid_rate, duplicate_rate=args.duplicate_rate,
                        late_rate=args.late_rate, shifts=args.shifts)  # fmt: skip
@@ -221,22 +219,31 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
     return run_demo(settings, keep_running=args.keep_running)
 
 
+def _number(kind: type, text: str, what: str):  # noqa: ANN205 - int or float
+    """`text` as a number, or an argument error that says what was expected (argparse would
+    name the converter function instead)."""
+    try:
+        return kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {what} (got {text!r})") from None
+
+
 def _positive_int(text: str) -> int:
-    value = int(text)
+    value = _number(int, text, "a whole number of 1 or more")
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1 (got {text})")
     return value
 
 
 def _non_negative_float(text: str) -> float:
-    value = float(text)
+    value = _number(float, text, "a number of 0 or more")
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be 0 or more (got {text})")
     return value
 
 
 def _fraction(text: str) -> float:
-    value = float(text)
+    value = _number(float, text, "a share between 0 and 1")
     if not 0 <= value <= 1:
         raise argparse.ArgumentTypeError(f"must be between 0 and 1 (got {text})")
     return value
@@ -266,8 +273,10 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--customers", type=_positive_int, default=2000, help="customers (default 2000)")
     simulate.add_argument("--days", type=_positive_int, default=60, help="days of activity (default 60)")
     simulate.add_argument("--seed", type=int, default=1, help="random seed: same seed, same bytes (default 1)")
-    simulate.add_argument("--out", help="directory for events.jsonl and truth.json")
-    simulate.add_argument("--rate", type=_non_negative_float, help="publish live at this many messages/s (0: unthrottled)")
+    # one of the two, said by argparse itself (exit 2, an argument error)
+    where = simulate.add_mutually_exclusive_group(required=True)
+    where.add_argument("--out", help="directory for events.jsonl and truth.json")
+    where.add_argument("--rate", type=_non_negative_float, help="publish live at this many messages/s (0: unthrottled)")
     simulate.add_argument("--staff", type=int, default=3, help="very active staff accounts (default 3)")
     simulate.add_argument("--shifts", type=int, default=4, help="planted sentiment shifts (default 4)")
     simulate.add_argument("--invalid-rate", type=_fraction, default=0.0, help="share of invalid messages (default 0)")

@@ -174,15 +174,30 @@ def env_name(field: str) -> str:
     return ENV_NAMES.get(field, f"VOX_{field.upper()}")
 
 
+def known_variables() -> set[str]:
+    """Every VOX_ variable vox reads."""
+    names = {env_name(field) for field in Settings.model_fields} | {"VOX_CONFIG", "VOX_KAFKA_BOOTSTRAP",
+                                                                    "VOX_CLICKHOUSE_URL"}  # fmt: skip
+    return names | {f"VOX_SCORING__{field.upper()}" for field in ScoringConfig.model_fields}
+
+
 def load_settings(**overrides: object) -> Settings:
     """Settings from the environment and VOX_CONFIG, or a ConfigError naming what to fix."""
     config_file = os.environ.get("VOX_CONFIG")
     if config_file and not Path(config_file).is_file():
         raise ConfigError(f"VOX_CONFIG names {config_file!r}, which is not a readable file")
+    unknown = sorted(name for name in os.environ if name.startswith("VOX_") and name not in known_variables())
+    if unknown:  # pydantic-settings ignores a variable it does not know: a typo would go unseen
+        raise ConfigError(f"{unknown[0]}: unknown setting (see the configuration table in README.md)")
     try:
         return Settings(**overrides)
     except ValidationError as exc:
         first = exc.errors()[0]
+        if first["type"] == "extra_forbidden" and config_file:  # only the file can hold unknown keys
+            key = str(first["loc"][0]) if first["loc"] else "?"
+            hint = ": keys are written in lower case without VOX_" if key.upper().startswith("VOX_") else ""
+            raise ConfigError(f"VOX_CONFIG file {config_file}: key {key!r}: unknown setting{hint} "
+                              "(see the configuration table in README.md)") from None  # fmt: skip
         field = "__".join(str(part) for part in first["loc"][:2]) if first["loc"] else "settings"
         field = field if field.startswith("scoring") else field.split("__")[0]
         field = next((name for name, env in ENV_NAMES.items() if field == env), field)
