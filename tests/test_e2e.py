@@ -109,6 +109,16 @@ def drain(settings: Settings, expected: int, timeout_s: float = 120) -> None:
         worker.stop()
 
 
+def settle(settings: Settings, timeout_s: float = 180) -> None:
+    """Run a worker process until every stage has caught up, then stop it cleanly."""
+    worker = WorkerProcess(settings)
+    worker.start()
+    try:
+        worker.wait_settled(timeout_s=timeout_s)
+    finally:
+        worker.stop()
+
+
 def kill_mid_stream(settings: Settings, after: int) -> None:
     """Run a worker until it has consumed `after` messages, then SIGKILL it: no clean shutdown,
     no final commit. Killed on failure too, so no worker outlives the test."""
@@ -250,21 +260,18 @@ def scores_table(clickhouse_url: str) -> dict[str, tuple]:
     return {row[0]: row[1:] for row in rows}
 
 
-def test_streamed_scores_equal_replay_even_after_a_restart(kafka_home: Path, chdb_dir: Path, tmp_path: Path) -> None:
-    """The worker's scores, with a SIGKILL and a restart in the middle of the stream, equal
-    `vox replay` of the same events."""
-    from vox.migrations import migrate
+def stream_simulation(kafka_home: Path, chdb_dir: Path, tmp_path: Path, days: int, seed: int):  # noqa: ANN201
+    """A simulated file (300 customers, some resent and late events), published as producers
+    would (`vox produce`'s keys); returns (events file, its lines, settings, stream chDB URL)."""
     from vox.produce import partition_key
-    from vox.scoring.engine import ScoringEngine
-    from vox.scoring.replay import replay_file
     from vox.simulator.generate import SimConfig
     from vox.simulator.run import write_simulation
 
     sim = tmp_path / "sim"
-    write_simulation(SimConfig(customers=300, days=20, seed=4, duplicate_rate=0.02, late_rate=0.05), sim, progress=False)
+    write_simulation(SimConfig(customers=300, days=days, seed=seed, duplicate_rate=0.02, late_rate=0.05), sim,
+                     progress=False)  # fmt: skip
     events_file = sim / "events.jsonl"
     lines = events_file.read_bytes().splitlines()
-
     stream_url = f"chdb://{chdb_dir}?database=stream{uuid.uuid4().hex[:8]}"
     settings = settings_for_test(kafka_home, stream_url, tmp_path / "home")
     create_topics(settings)
@@ -275,14 +282,30 @@ def test_streamed_scores_equal_replay_even_after_a_restart(kafka_home: Path, chd
         producer.send(names.for_family(event["type"]), key=str(partition_key(event)).encode(), value=line)
     producer.flush()
     producer.close()
+    return events_file, lines, settings, stream_url
+
+
+def replayed_into(chdb_dir: Path, events_file: Path, settings: Settings):  # noqa: ANN201
+    """`vox replay` of the file into a fresh chDB database: (its URL, the replay report)."""
+    from vox.migrations import migrate
+    from vox.scoring.engine import ScoringEngine
+    from vox.scoring.replay import replay_file
+
+    replay_url = f"chdb://{chdb_dir}?database=replay{uuid.uuid4().hex[:8]}"
+    with open_store(parse_clickhouse_url(replay_url)) as store:
+        migrate(store)
+        report = replay_file(events_file, store, ScoringEngine(settings.scoring), settings.batch_max_events, progress=False)
+    return replay_url, report
+
+
+def test_streamed_scores_equal_replay_even_after_a_restart(kafka_home: Path, chdb_dir: Path, tmp_path: Path) -> None:
+    """The worker's scores, with a SIGKILL and a restart in the middle of the stream, equal
+    `vox replay` of the same events."""
+    events_file, lines, settings, stream_url = stream_simulation(kafka_home, chdb_dir, tmp_path, days=20, seed=4)
+    names = topic_names(settings)
 
     kill_mid_stream(settings, len(lines) // 3)
-    worker = WorkerProcess(settings)
-    worker.start()
-    try:
-        worker.wait_settled(timeout_s=180)
-    finally:
-        worker.stop()
+    settle(settings)
     streamed = scores_table(stream_url)
     moves = topic_messages(settings, names.segments)
     with open_store(parse_clickhouse_url(stream_url)) as store:
@@ -292,10 +315,7 @@ def test_streamed_scores_equal_replay_even_after_a_restart(kafka_home: Path, chd
     assert stored_moves and stored_moves <= announced  # every move reached vox.segments (at least once)
     assert all(x.key.decode() == json.loads(x.value)["customer_id"] for x in moves)
 
-    replay_url = f"chdb://{chdb_dir}?database=replay{uuid.uuid4().hex[:8]}"
-    with open_store(parse_clickhouse_url(replay_url)) as store:
-        migrate(store)
-        replay_file(events_file, store, ScoringEngine(settings.scoring), settings.batch_max_events, progress=False)
+    replay_url, _ = replayed_into(chdb_dir, events_file, settings)
     replayed = scores_table(replay_url)
 
     assert set(streamed) == set(replayed) and len(streamed) > 200

@@ -12,12 +12,11 @@ import pytest
 from kafka import KafkaProducer
 
 from tests.factories import encode, post, review, vote
-from tests.test_e2e import rewind_group, settings_for_test, topic_messages
+from tests.test_e2e import rewind_group, settings_for_test, settle, topic_messages
 from vox.forget import Forgotten, forget_key
 from vox.settings import Settings, parse_clickhouse_url
 from vox.store import open_store, quote
 from vox.topics import create_topics, topic_names
-from vox.worker_process import WorkerProcess
 
 WHO = "zoe"
 
@@ -52,15 +51,6 @@ def publish(settings: Settings) -> int:
     producer.flush()
     producer.close()
     return len(events) + 1
-
-
-def settle(settings: Settings) -> None:
-    worker = WorkerProcess(settings)
-    worker.start()
-    try:
-        worker.wait_settled()
-    finally:
-        worker.stop()
 
 
 @pytest.mark.e2e
