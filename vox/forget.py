@@ -71,8 +71,9 @@ class Forgotten:
         if isinstance(event, Post):
             if self.knows(event.reply_to_customer_id):
                 update["reply_to_customer_id"] = None
-            if any(self.knows(m) for m in event.mentions):
-                update["mentions"] = [m for m in event.mentions if not self.knows(m)]
+            mentions = [m for m in event.mentions if not self.knows(m)]
+            if len(mentions) < len(event.mentions):
+                update["mentions"] = mentions
         return event.model_copy(update=update) if update else event
 
 
@@ -133,11 +134,7 @@ def tombstone_state(bootstrap_servers: str, changelog_topic: str, customer_id: s
 def _dead_letter_filter(customer_id: str) -> str:
     # as a JSON string value: `"c1"`, not every payload holding the characters c and 1
     return (f"message_key = {quote(customer_id)} "
-            f"OR position(payload_preview, {quote(_json_string(customer_id))}) > 0")  # fmt: skip
-
-
-def _json_string(value: str) -> str:
-    return json.dumps(value)
+            f"OR position(payload_preview, {quote(json.dumps(customer_id))}) > 0")  # fmt: skip
 
 
 def _count(store: Store, table: str, where: str) -> int:
