@@ -3,8 +3,6 @@ FROM python:3.11-slim
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY vox ./vox
-COPY schemas ./schemas
-COPY streams ./streams
 RUN pip install --no-cache-dir .
 ENV VOX_HOME=/var/lib/vox VOX_WEB_HOST=0.0.0.0
 EXPOSE 6066

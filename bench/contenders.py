@@ -54,7 +54,7 @@ class Meter:
 async def ceiling(bootstrap: str, topics: list[str], group: str, meter: Meter) -> None:
     from aiokafka import AIOKafkaConsumer
 
-    from schemas import EVENT_ADAPTER
+    from vox.schemas import EVENT_ADAPTER
 
     validate = EVENT_ADAPTER.validate_json
     consumer = AIOKafkaConsumer(*topics, bootstrap_servers=bootstrap, group_id=group, auto_offset_reset="earliest",
@@ -79,14 +79,14 @@ async def ceiling(bootstrap: str, topics: list[str], group: str, meter: Meter) -
 def naive(bootstrap: str, topics: list[str], group: str, meter: Meter, chdb_dir: str) -> None:
     import faust
 
-    from schemas import EVENT_ADAPTER
-    from vox.interactions import INTERACTION_COLUMNS, interaction_row
-    from vox.migrations import migrate
-    from vox.scoring.config import ScoringConfig
-    from vox.scoring.engine import ScoringEngine
+    from vox.schemas import EVENT_ADAPTER
+    from vox.core.interactions import INTERACTION_COLUMNS, interaction_row
+    from vox.clickhouse.migrations import migrate
+    from vox.core.customers.config import ScoringConfig
+    from vox.core.customers.engine import ScoringEngine
     from vox.settings import parse_clickhouse_url
-    from vox.store import open_store
-    from vox.triage import RawMessage
+    from vox.clickhouse.store import open_store
+    from vox.core.triage import RawMessage
 
     store = open_store(parse_clickhouse_url(f"chdb://{chdb_dir}"))
     migrate(store)
@@ -120,7 +120,7 @@ def naive(bootstrap: str, topics: list[str], group: str, meter: Meter, chdb_dir:
 def framework(bootstrap: str, topics: list[str], group: str, meter: Meter, chdb_dir: str) -> None:
     import faust
 
-    from schemas import EVENT_ADAPTER
+    from vox.schemas import EVENT_ADAPTER
 
     validate = EVENT_ADAPTER.validate_json
     os.makedirs(chdb_dir, exist_ok=True)

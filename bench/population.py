@@ -22,14 +22,14 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
-from schemas import EVENT_ADAPTER
-from vox.scoring.config import ScoringConfig
-from vox.scoring.engine import ScoringEngine
-from vox.scoring.scores import score
-from vox.scoring.state import ACCUMULATORS, CustomerState
+from vox.schemas import EVENT_ADAPTER
+from vox.core.customers.config import ScoringConfig
+from vox.core.customers.engine import ScoringEngine
+from vox.core.customers.scores import score
+from vox.core.customers.state import ACCUMULATORS, CustomerState
 from vox.simulator.generate import SimConfig
 from vox.simulator.run import write_simulation
-from vox.typology import CELL_NAMES, CELLS, LEVELS, LEVELS_OF_CELL
+from vox.core.typology import CELL_NAMES, CELLS, LEVELS, LEVELS_OF_CELL
 
 BANDS = ((1, 10), (10, 30), (30, 100), (100, 300), (300, None))
 ESTABLISHED_EVENTS = 300  # about five events a week over 120 days: enough evidence to judge

@@ -27,17 +27,17 @@ from pathlib import Path
 
 from kafka import KafkaProducer
 
-from schemas import EVENT_ADAPTER
-from vox.local_clickhouse import LocalClickHouseServer
-from vox.local_kafka import LocalKafka
-from vox.migrations import migrate
-from vox.scoring.engine import Router, Scorer, ScoringEngine
-from vox.scoring.replay import replay_file
+from vox.schemas import EVENT_ADAPTER
+from vox.local.server import LocalClickHouseServer
+from vox.local.broker import LocalKafka
+from vox.clickhouse.migrations import migrate
+from vox.core.customers.engine import Router, Scorer, ScoringEngine
+from vox.replay import replay_file
 from vox.settings import Settings, parse_clickhouse_url
 from vox.simulator.generate import SimConfig, Simulation
-from vox.store import open_store, quote
-from vox.topics import create_topics, topic_names
-from vox.worker_process import WorkerProcess, metric_total, scrape
+from vox.clickhouse.store import open_store, quote
+from vox.kafka.topics import create_topics, topic_names
+from vox.local.worker_process import WorkerProcess, metric_total, scrape
 
 ROOT = Path(__file__).resolve().parents[1]
 

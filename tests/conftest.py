@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from vox.local_clickhouse import LocalClickHouseServer
-from vox.local_kafka import LocalKafka
-from vox.migrations import migrate
+from vox.local.server import LocalClickHouseServer
+from vox.local.broker import LocalKafka
+from vox.clickhouse.migrations import migrate
 from vox.settings import Settings, parse_clickhouse_url
-from vox.store import open_store
+from vox.clickhouse.store import open_store
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
-from vox.local_kafka import LocalKafka
+from vox.local.broker import LocalKafka
 from vox.settings import Settings
 
 pytestmark = pytest.mark.e2e

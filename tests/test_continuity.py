@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from vox.continuity import Hole, Watermarks, offsets_by_partition
-from vox.triage import RawMessage
+from vox.core.continuity import Hole, Watermarks, offsets_by_partition
+from vox.core.triage import RawMessage
 
 T = "vox.reviews"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.test_cli import vox
-from vox.demo import SAMPLE
+from vox.local.demo import SAMPLE
 
 pytestmark = pytest.mark.e2e
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from vox.settings import Settings, env_name
-from vox.triage import REASON_CLASSES
+from vox.core.triage import REASON_CLASSES
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 
@@ -17,7 +17,7 @@ def test_every_setting_is_documented() -> None:
 
 
 def test_every_scoring_setting_is_documented() -> None:
-    from vox.scoring.config import ScoringConfig
+    from vox.core.customers.config import ScoringConfig
 
     scoring = (Path(__file__).resolve().parents[1] / "docs" / "scoring.md").read_text()
     assert [name for name in ScoringConfig.model_fields if f"`{name}`" not in scoring] == []

@@ -14,11 +14,11 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 
 from tests.factories import FACTORIES, encode, review
-from vox.local_kafka import LocalKafka
+from vox.local.broker import LocalKafka
 from vox.settings import Settings, parse_clickhouse_url
-from vox.store import open_store
-from vox.topics import create_topics, ingest_group, topic_names
-from vox.worker_process import WorkerProcess
+from vox.clickhouse.store import open_store
+from vox.kafka.topics import create_topics, ingest_group, topic_names
+from vox.local.worker_process import WorkerProcess
 
 pytestmark = pytest.mark.e2e
 
@@ -263,7 +263,7 @@ def scores_table(clickhouse_url: str) -> dict[str, tuple]:
 def stream_simulation(kafka_home: Path, chdb_dir: Path, tmp_path: Path, days: int, seed: int):  # noqa: ANN201
     """A simulated file (300 customers, some resent and late events), published as producers
     would (`vox produce`'s keys); returns (events file, its lines, settings, stream chDB URL)."""
-    from vox.produce import partition_key
+    from vox.kafka.produce import partition_key
     from vox.simulator.generate import SimConfig
     from vox.simulator.run import write_simulation
 
@@ -287,9 +287,9 @@ def stream_simulation(kafka_home: Path, chdb_dir: Path, tmp_path: Path, days: in
 
 def replayed_into(chdb_dir: Path, events_file: Path, settings: Settings):  # noqa: ANN201
     """`vox replay` of the file into a fresh chDB database: (its URL, the replay report)."""
-    from vox.migrations import migrate
-    from vox.scoring.engine import ScoringEngine
-    from vox.scoring.replay import replay_file
+    from vox.clickhouse.migrations import migrate
+    from vox.core.customers.engine import ScoringEngine
+    from vox.replay import replay_file
 
     replay_url = f"chdb://{chdb_dir}?database=replay{uuid.uuid4().hex[:8]}"
     with open_store(parse_clickhouse_url(replay_url)) as store:
@@ -328,7 +328,7 @@ def test_streamed_scores_equal_replay_even_after_a_restart(kafka_home: Path, chd
 def test_a_second_worker_joining_and_leaving_mid_stream_loses_nothing(kafka_home: Path, clickhouse_server,
                                                                        tmp_path: Path) -> None:  # fmt: skip
     """Scaling out and back in: two rebalances while a worker is mid-stream. Faust alone lost
-    8 to 18 messages per partition here (see vox/continuity.py); every event must be written."""
+    8 to 18 messages per partition here (see vox/core/continuity.py); every event must be written."""
     url = clickhouse_server.url(f"scale{uuid.uuid4().hex[:8]}")
     settings = settings_for_test(kafka_home, url, tmp_path / "a")
     create_topics(settings)

@@ -15,8 +15,8 @@ from tests.factories import encode, post, review, vote
 from tests.test_e2e import rewind_group, settings_for_test, settle, topic_messages
 from vox.forget import Forgotten, forget_key
 from vox.settings import Settings, parse_clickhouse_url
-from vox.store import open_store, quote
-from vox.topics import create_topics, topic_names
+from vox.clickhouse.store import open_store, quote
+from vox.kafka.topics import create_topics, topic_names
 
 WHO = "zoe"
 
@@ -82,7 +82,7 @@ def test_a_forgotten_customer_leaves_no_trace_even_after_a_replay(kafka_home: Pa
 
 
 def test_forgotten_ids_are_dropped_and_stripped_from_others_events() -> None:
-    from schemas import EVENT_ADAPTER
+    from vox.schemas import EVENT_ADAPTER
 
     forgotten = Forgotten([forget_key(WHO)])
     assert forgotten.redact(EVENT_ADAPTER.validate_json(encode(review(customer_id=WHO)))) is None

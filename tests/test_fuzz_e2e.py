@@ -20,9 +20,9 @@ from kafka import KafkaProducer
 from tests.factories import FACTORIES, click, encode, post, review, vote
 from tests.test_e2e import settings_for_test
 from vox.settings import parse_clickhouse_url
-from vox.store import open_store
-from vox.topics import create_topics, topic_names
-from vox.worker_process import WorkerProcess
+from vox.clickhouse.store import open_store
+from vox.kafka.topics import create_topics, topic_names
+from vox.local.worker_process import WorkerProcess
 
 pytestmark = pytest.mark.e2e
 

@@ -3,7 +3,7 @@ failing; ok again once it moves; an exit reason once a stall lasts."""
 
 from __future__ import annotations
 
-from streams.health import Health
+from vox.worker.health import Health
 
 
 def test_a_stage_with_work_that_commits_nothing_is_stalled_until_it_moves() -> None:

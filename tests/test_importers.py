@@ -13,8 +13,8 @@ import pytest
 from tests.conftest import SHARED_DATA
 from vox.importers.amazon import import_amazon_reviews
 from vox.importers.stackexchange import html_to_text, import_stackexchange
-from vox.topics import INPUT_TOPICS
-from vox.triage import RawMessage, triage
+from vox.kafka.topics import INPUT_TOPICS
+from vox.core.triage import RawMessage, triage
 
 SE_DUMP = SHARED_DATA / "stackexchange-quantumcomputing-2018"
 AMAZON = SHARED_DATA / "amazon-musical-instruments-dev" / "reviews.jsonl.gz"

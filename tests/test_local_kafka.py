@@ -8,7 +8,7 @@ import socket
 import uuid
 from pathlib import Path
 
-from vox.local_kafka import LocalKafka, _reuse_or_free, free_port
+from vox.local.broker import LocalKafka, _reuse_or_free, free_port
 from vox.settings import Settings
 
 

@@ -16,12 +16,12 @@ import pytest
 from kafka import KafkaProducer
 
 from tests.factories import click, encode
-from vox.local_clickhouse import LocalClickHouseServer
-from vox.local_kafka import LocalKafka
+from vox.local.server import LocalClickHouseServer
+from vox.local.broker import LocalKafka
 from vox.settings import Settings, parse_clickhouse_url
-from vox.store import open_store
-from vox.topics import create_topics, topic_names
-from vox.worker_process import WorkerProcess, scrape
+from vox.clickhouse.store import open_store
+from vox.kafka.topics import create_topics, topic_names
+from vox.local.worker_process import WorkerProcess, scrape
 
 pytestmark = pytest.mark.e2e
 

@@ -13,12 +13,12 @@ from collections import Counter
 
 import pytest
 
-from schemas import EVENT_ADAPTER
+from vox.schemas import EVENT_ADAPTER
 from tests.test_importers import SE_DUMP, need
 from vox.importers.stackexchange import import_stackexchange
-from vox.scoring.config import ScoringConfig
-from vox.scoring.engine import ScoringEngine
-from vox.typology import LEVELS_OF_CELL
+from vox.core.customers.config import ScoringConfig
+from vox.core.customers.engine import ScoringEngine
+from vox.core.typology import LEVELS_OF_CELL
 
 MIN_EVENTS = 5  # of their own: below that, reputation mostly reflects a single lucky post
 

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from vox.scoring.engine import ScoringEngine
-from vox.scoring.explain import explain_customer
-from vox.scoring.replay import replay_file
+from vox.core.customers.engine import ScoringEngine
+from vox.explain import explain_customer
+from vox.replay import replay_file
 from vox.settings import Settings
 from vox.simulator.generate import SimConfig
 from vox.simulator.run import write_simulation
-from vox.typology import CELL_NAMES
+from vox.core.typology import CELL_NAMES
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from aiokafka.errors import KafkaConnectionError, MessageSizeTooLargeError
 
-from streams.retry import Patient, can_heal
+from vox.worker.retry import Patient, can_heal
 from vox.errors import RefusedError, UnreachableError
 
 

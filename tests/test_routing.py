@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import asyncio
 
-from streams.routing import StoreBackedRouter
-from streams.sink import IngestSink
+from vox.worker.routing import StoreBackedRouter
+from vox.worker.sink import IngestSink
 from tests.factories import encode, review, vote
 from tests.test_sink import TOPICS, DeadLetterLog
 from vox.metrics import WorkerMetrics
-from vox.scoring import signals as S
-from vox.scoring.config import ScoringConfig
-from vox.triage import RawMessage
+from vox.core.customers import signals as S
+from vox.core.customers.config import ScoringConfig
+from vox.core.triage import RawMessage
 
 
 class Published:

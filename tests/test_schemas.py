@@ -3,8 +3,8 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 
-from schemas import EVENT_ADAPTER, Review
-from schemas.export import JSON_DIR, rendered_schemas
+from vox.schemas import EVENT_ADAPTER, Review
+from vox.schemas.export import JSON_DIR, rendered_schemas
 from tests.factories import encode, post, review
 
 
@@ -30,7 +30,7 @@ def test_committed_json_schemas_are_up_to_date() -> None:
     validate against a stale contract."""
     rendered = rendered_schemas()
     committed = {path.name for path in JSON_DIR.glob("*.json")}
-    assert committed == set(rendered), "schemas/json/ has missing or extra files: run `vox schemas export`"
+    assert committed == set(rendered), "vox/schemas/json/ has missing or extra files: run `vox schemas export`"
     for name, text in rendered.items():
         assert (JSON_DIR / name).read_text(encoding="utf-8") == text, f"{name} is stale: run `vox schemas export`"
 

@@ -9,13 +9,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from schemas import EVENT_ADAPTER
+from vox.schemas import EVENT_ADAPTER
 from tests.factories import click, encode, post, review, vote
-from vox.scoring.config import ScoringConfig
-from vox.scoring.engine import ScoringEngine
-from vox.scoring.scores import score, weighted
-from vox.scoring.state import CustomerState
-from vox.typology import ACTIONS, CELL_NAMES, PopulationCuts, level_of
+from vox.core.customers.config import ScoringConfig
+from vox.core.customers.engine import ScoringEngine
+from vox.core.customers.scores import score, weighted
+from vox.core.customers.state import CustomerState
+from vox.core.typology import ACTIONS, CELL_NAMES, PopulationCuts, level_of
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc)  # a Monday
 FIXED = ScoringConfig(cut_mode="fixed")
@@ -309,7 +309,7 @@ def test_components_without_any_evidence_are_left_out_of_the_scores() -> None:
 
 
 def test_breadth_recognition_co_creation_community_and_purchases() -> None:
-    from vox.scoring.state import _bucket
+    from vox.core.customers.state import _bucket
 
     categories, products, givers = ["guitars", "drums"], ["p1", "p2", "p4"], ["g1", "g2", "g3"]
     # precondition: no two items share a sketch bucket (else the sketch would count them once)
@@ -341,8 +341,8 @@ def test_a_batch_re_sent_after_a_crash_is_applied_once_however_many_signals_it_h
     """The routing stage re-sends a batch's signals when it crashed after publishing them and
     before storing the batch's rows. Recent ids alone (32 per customer) would let a customer
     with more signals than that in the batch count the excess twice; input positions do not."""
-    from vox.scoring.engine import Scorer
-    from vox.scoring.signals import SIGNALS_PER_EVENT, VOTE_RECEIVED, Signal, at_position, signal_id, source_id
+    from vox.core.customers.engine import Scorer
+    from vox.core.customers.signals import SIGNALS_PER_EVENT, VOTE_RECEIVED, Signal, at_position, signal_id, source_id
 
     def batch(first: int, n: int) -> list[Signal]:
         source = source_id("vox.votes", 2)

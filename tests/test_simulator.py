@@ -12,9 +12,9 @@ import pytest
 
 from vox.simulator.generate import SimConfig, Simulation
 from vox.simulator.run import write_simulation
-from vox.topics import INPUT_TOPICS
-from vox.triage import RawMessage, triage
-from vox.typology import CELL_NAMES
+from vox.kafka.topics import INPUT_TOPICS
+from vox.core.triage import RawMessage, triage
+from vox.core.typology import CELL_NAMES
 
 TOPIC_OF = {family: f"vox.{suffix}" for suffix, family in INPUT_TOPICS.items()}
 FAMILY_OF = {topic: family for family, topic in TOPIC_OF.items()}

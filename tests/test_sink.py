@@ -7,11 +7,11 @@ import asyncio
 import pytest
 from datetime import datetime, timezone
 
-from streams.sink import IngestSink, event_key
+from vox.worker.sink import IngestSink, event_key
 from tests.factories import click, encode, post, review, vote
 from vox.errors import RefusedError
 from vox.metrics import WorkerMetrics
-from vox.triage import RawMessage
+from vox.core.triage import RawMessage
 
 TOPICS = {"vox.reviews": "review", "vox.votes": "vote", "vox.posts": "post", "vox.clicks": "click"}
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from vox.interactions import INTERACTION_COLUMNS, interaction_row
-from vox.migrations import MIGRATIONS, migrate
-from vox.triage import RawMessage
-from schemas import EVENT_ADAPTER
+from vox.core.interactions import INTERACTION_COLUMNS, interaction_row
+from vox.clickhouse.migrations import MIGRATIONS, migrate
+from vox.core.triage import RawMessage
+from vox.schemas import EVENT_ADAPTER
 from tests.factories import encode, review
 
 

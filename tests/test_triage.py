@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 import pytest
 
 from tests.factories import FACTORIES, click, encode, post, review, vote
-from vox.triage import REASON_CLASSES, RawMessage, triage
+from vox.core.triage import REASON_CLASSES, RawMessage, triage
 
 TOPICS = {"vox.reviews": "review", "vox.votes": "vote", "vox.posts": "post", "vox.clicks": "click"}
 TOPIC_OF = {family: topic for topic, family in TOPICS.items()}

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from tests.test_e2e import settings_for_test
-from vox.topics import create_topics
-from vox.worker_process import WorkerProcess
+from vox.kafka.topics import create_topics
+from vox.local.worker_process import WorkerProcess
 
 pytestmark = pytest.mark.e2e
 

@@ -20,7 +20,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _kafka(args: argparse.Namespace, settings: Settings) -> int:
-    from vox.local_kafka import LocalKafka
+    from vox.local.broker import LocalKafka
 
     broker = LocalKafka(settings)
     if args.action == "install":
@@ -45,7 +45,7 @@ def _kafka(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _topics(args: argparse.Namespace, settings: Settings) -> int:
-    from vox.topics import create_topics
+    from vox.kafka.topics import create_topics
 
     for topic, outcome in create_topics(settings).items():
         print(f"{topic}: {outcome}")
@@ -53,8 +53,8 @@ def _topics(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _db(args: argparse.Namespace, settings: Settings) -> int:
-    from vox.migrations import MIGRATIONS, migrate
-    from vox.store import open_store
+    from vox.clickhouse.migrations import MIGRATIONS, migrate
+    from vox.clickhouse.store import open_store
 
     with open_store(settings.clickhouse) as store:
         applied = migrate(store)
@@ -65,8 +65,8 @@ def _db(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _sql(args: argparse.Namespace, settings: Settings) -> int:
-    from vox.analyst import QueryLimits, checked_statement, run_analyst_query
-    from vox.store import open_store
+    from vox.clickhouse.analyst import QueryLimits, checked_statement, run_analyst_query
+    from vox.clickhouse.store import open_store
 
     checked_statement(args.query)  # refuse before opening the store
     with open_store(settings.clickhouse) as store:
@@ -77,11 +77,11 @@ def _sql(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _forget(args: argparse.Namespace, settings: Settings) -> int:
-    from schemas.events import ID_PATTERN, MAX_ID_CHARS
+    from vox.schemas.events import ID_PATTERN, MAX_ID_CHARS
     from vox.forget import forget_customer, tombstone_state
-    from vox.migrations import migrate
-    from vox.store import open_store
-    from vox.topics import bootstrap
+    from vox.clickhouse.migrations import migrate
+    from vox.clickhouse.store import open_store
+    from vox.kafka.topics import bootstrap
 
     if not re.fullmatch(ID_PATTERN, args.customer_id) or len(args.customer_id) > MAX_ID_CHARS:
         raise VoxError(f"{args.customer_id!r} is not a customer id (1-{MAX_ID_CHARS} characters, no white space "
@@ -99,14 +99,14 @@ def _forget(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
-    from streams.worker import run_worker
+    from vox.worker.run import run_worker
 
     run_worker(settings)
     return 0
 
 
 def _produce(args: argparse.Namespace, settings: Settings) -> int:
-    from vox.produce import produce_file
+    from vox.kafka.produce import produce_file
 
     if Path(args.file).is_file() and Path(args.file).stat().st_size == 0:
         raise VoxError(f"nothing to publish: {args.file} is empty")
@@ -118,7 +118,7 @@ def _produce(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _schemas(args: argparse.Namespace, settings: Settings) -> int:
-    from schemas.export import JSON_DIR, rendered_schemas, write_schemas
+    from vox.schemas.export import JSON_DIR, rendered_schemas, write_schemas
 
     if args.check:
         stale = [name for name, text in rendered_schemas().items() if not (JSON_DIR / name).is_file()
@@ -180,10 +180,10 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _replay(args: argparse.Namespace, settings: Settings) -> int:
-    from vox.migrations import migrate
-    from vox.scoring.engine import ScoringEngine
-    from vox.scoring.replay import replay_file
-    from vox.store import open_store
+    from vox.clickhouse.migrations import migrate
+    from vox.core.customers.engine import ScoringEngine
+    from vox.replay import replay_file
+    from vox.clickhouse.store import open_store
 
     path = Path(args.file)
     if not path.is_file():
@@ -205,8 +205,8 @@ def _replay(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _explain(args: argparse.Namespace, settings: Settings) -> int:
-    from vox.scoring.explain import explain_customer
-    from vox.store import open_store
+    from vox.explain import explain_customer
+    from vox.clickhouse.store import open_store
 
     with open_store(settings.clickhouse) as store:
         print(explain_customer(store, args.customer_id))
@@ -214,7 +214,7 @@ def _explain(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
-    from vox.demo import run_demo
+    from vox.local.demo import run_demo
 
     return run_demo(settings, keep_running=args.keep_running)
 
@@ -320,7 +320,7 @@ def build_parser() -> argparse.ArgumentParser:
     produce.add_argument("file", help="JSON-lines file, one event per line")
     produce.add_argument("--topic", help="publish lines with no recognisable family here instead of skipping them")
     produce.add_argument("--no-progress", action="store_true", help="no progress bar")
-    schemas = command("schemas", _schemas, "Write the JSON Schema files of the events to schemas/json/.")
+    schemas = command("schemas", _schemas, "Write the JSON Schema files of the events to vox/schemas/json/.")
     schemas.add_argument("action", choices=["export"], help="what to do")
     schemas.add_argument("--check", action="store_true", help="only check that the files are up to date")
     return parser

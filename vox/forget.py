@@ -23,9 +23,9 @@ import time
 from datetime import datetime, timezone
 from typing import Iterable
 
-from schemas import Event, Post, Vote
+from vox.schemas import Event, Post, Vote
 from vox.errors import VoxError
-from vox.store import Store, in_list, quote
+from vox.clickhouse.store import Store, in_list, quote
 
 MUTATION_WAIT_S = 120.0
 ERASED_TABLES = ("customer_scores", "customer_score_history", "segment_transitions")

@@ -1,7 +1,7 @@
 """Prometheus metrics of the worker, on their own registry (served at /metrics).
 
 Label sets are bounded: topics are vox's own, reason classes come from a fixed list
-(`vox.triage.REASON_CLASSES`), partitions from the topic configuration.
+(`vox.core.triage.REASON_CLASSES`), partitions from the topic configuration.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from pydantic_settings import (
 )
 
 from vox.errors import ConfigError
-from vox.scoring.config import ScoringConfig
+from vox.core.customers.config import ScoringConfig
 
 CLICKHOUSE_URL_FORMS = "chdb:///path/to/dir or clickhouse://user:password@host:9000/database"
 

@@ -26,7 +26,7 @@ import re
 from datetime import datetime, timezone
 from pathlib import Path
 
-from schemas.events import MAX_TEXT_CHARS, MAX_TITLE_CHARS
+from vox.schemas.events import MAX_TEXT_CHARS, MAX_TITLE_CHARS
 from vox.errors import VoxError
 from vox.importers.common import EventSpill, ImportReport, write_events
 

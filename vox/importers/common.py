@@ -18,8 +18,8 @@ from typing import Iterator
 
 from pydantic import ValidationError
 
-from schemas import EVENT_ADAPTER
-from vox.triage import explain
+from vox.schemas import EVENT_ADAPTER
+from vox.core.triage import explain
 
 
 @dataclass

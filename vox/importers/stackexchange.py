@@ -28,7 +28,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Callable, Iterator
 
-from schemas.events import MAX_TEXT_CHARS
+from vox.schemas.events import MAX_TEXT_CHARS
 from vox.errors import VoxError
 from vox.importers.common import EventSpill, ImportReport, iso_utc, write_events
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterator
 
-from vox.produce import partition_key
+from vox.kafka.produce import partition_key
 from vox.simulator.population import DEFAULT_CELL_WEIGHTS, Customer, World, draw_world
 from vox.simulator.text import polarity_of, post_text, review_text
 
@@ -93,7 +93,7 @@ class Emitted:
     line: bytes
     family: str
     expected_reason: str | None = None
-    key: bytes | None = None  # the partition key (`vox.produce.partition_key`)
+    key: bytes | None = None  # the partition key (`vox.kafka.produce.partition_key`)
 
 
 def poisson(rng: random.Random, lam: float) -> int:

@@ -12,7 +12,7 @@ import math
 import random
 from dataclasses import dataclass, field
 
-from vox.typology import CELLS, LEVELS, LEVELS_OF_CELL
+from vox.core.typology import CELLS, LEVELS, LEVELS_OF_CELL
 
 BAND = {"low": (0.0, 1 / 3), "medium": (1 / 3, 2 / 3), "high": (2 / 3, 1.0)}
 BRANDS = ["Arvona", "Belcour", "Cadenza", "Dorvik", "Elmira", "Fjordal", "Galvani", "Hestia", "Isolde", "Juniper",

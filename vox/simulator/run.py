@@ -12,7 +12,7 @@ from vox.errors import VoxError
 from vox.settings import Settings
 from vox.simulator.generate import SimConfig, Simulation
 from vox.simulator.population import expected_cell
-from vox.typology import CELL_NAMES
+from vox.core.typology import CELL_NAMES
 
 EVENTS_FILE = "events.jsonl"
 TRUTH_FILE = "truth.json"
@@ -102,7 +102,7 @@ def publish_simulation(config: SimConfig, settings: Settings, rate: float, progr
     from kafka import KafkaProducer
     from kafka.errors import KafkaError
 
-    from vox.topics import bootstrap, topic_names
+    from vox.kafka.topics import bootstrap, topic_names
 
     names = topic_names(settings)
     servers = bootstrap(settings)

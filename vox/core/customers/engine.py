@@ -1,0 +1,179 @@
+"""The scoring core in two stages, pure and synchronous.
+
+* `Router` turns events into signals keyed by the customer they are about. It holds the state
+  keyed by something else than a customer: content authorship (to re-key votes whose producer
+  did not know the author) and product consensus (for rating accuracy).
+* `Scorer` holds each customer's state, applies their signals, and places them in the typology
+  when asked (`place`): at the end of a batch in the worker, every few thousand events in a
+  replay. A move between cells is a `Transition`.
+
+The worker runs the two stages on their own partitions; `vox replay`, the tests and the
+benchmarks run them back to back in one process. The numbers are the same.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+from vox.schemas import Event, Post, Review, Vote
+from vox.core.customers import signals as S
+from vox.core.customers.config import ScoringConfig
+from vox.core.customers.consensus import ProductConsensus
+from vox.core.customers.content import ContentIndex
+from vox.core.customers.scores import Scores, half_lives, score
+from vox.core.customers.state import FLAG_COUNTED, CustomerState
+from vox.core.typology import ACTIONS, PopulationCuts, cell_index, cell_name, level_of
+
+SNAPSHOT_MOVE = 2.0  # points either score must move before a new history snapshot
+
+
+class Router:
+    def __init__(self, config: ScoringConfig, content_capacity: int = 1_000_000):
+        self.config = config
+        self.content = ContentIndex(content_capacity, pending_capacity=max(1000, content_capacity // 10))
+        self.products: dict[str, ProductConsensus] = {}
+
+    def signals(self, event: Event) -> list[S.Signal]:
+        """Every signal the event gives, each with its deterministic id. A vote on content not
+        seen yet gives none until the content shows up (then both the voter's and the author's,
+        with the id of the vote, so they are recognised if they ever come twice), and none at
+        all if it never does within `vote_wait_days`."""
+        self.content.expire(event.occurred_at.timestamp(), self.config.vote_wait_days * 86_400)
+        if isinstance(event, Vote) and not event.target_author_id:
+            author = self.content.author_of(event)
+            return self.vote_signals(event, author) if author is not None else []
+        out = S.with_ids(event.event_id, [S.own_signal(event), *S.received_signals(event)])
+        if isinstance(event, (Review, Post)):
+            content_id = event.review_id if isinstance(event, Review) else event.post_id
+            for waiting in self.content.remember(content_id, event.customer_id):
+                out.extend(self.vote_signals(waiting, event.customer_id))
+            if isinstance(event, Review):
+                out.extend(S.with_ids(event.event_id, self._accuracy(event)))
+        return out
+
+    @staticmethod
+    def vote_signals(vote: Vote, author: str) -> list[S.Signal]:
+        """A resolved vote: cast by the voter, received by the author (unless they are one)."""
+        received = S.vote_received(vote, author)
+        return S.with_ids(vote.event_id, [S.own_signal(vote), *([received] if received else [])])
+
+    def _accuracy(self, review: Review) -> list[S.Signal]:
+        consensus = self.products.setdefault(review.product_id, ProductConsensus())
+        c = self.config
+        error = consensus.observe(review.occurred_at.timestamp(), review.rating, c.allowed_lateness_s,
+                                  c.consensus_prior_reviews, c.consensus_min_reviews)  # fmt: skip
+        if error is None:
+            return []
+        return [S.Signal(review.customer_id, S.ACCURACY, review.occurred_at.timestamp(), x=error)]
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """A customer's scores and cell after a placement."""
+
+    customer_id: str
+    scores: Scores
+    cell: str
+    previous_cell: str | None
+    staff: bool
+    role: str  # actor role: customer | staff | partner
+    signals: int  # signals applied so far: a version number that only grows
+    snapshot: bool  # worth a row in the score history
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    customer_id: str
+    from_cell: str
+    to_cell: str
+    at: float
+    competence: float
+    implication: float
+    action: str
+
+
+class Scorer:
+    def __init__(self, config: ScoringConfig):
+        self.config = config
+        self.half_lives = half_lives(config)
+        self.customers: dict[str, CustomerState] = {}
+        adaptive = config.cut_mode == "adaptive"
+        self.competence_cuts = PopulationCuts(*config.competence_shares) if adaptive else None
+        self.implication_cuts = PopulationCuts(*config.implication_shares) if adaptive else None
+
+    def state(self, customer_id: str) -> CustomerState:
+        found = self.customers.get(customer_id)
+        if found is None:
+            found = self.customers[customer_id] = CustomerState()
+        return found
+
+    def apply(self, signal: S.Signal) -> bool:
+        """Apply a signal once: False when this signal was already applied (a replay)."""
+        state = self.state(signal.customer_id)
+        if not state.accept(signal.source, signal.position, signal.sid):
+            return False
+        state.apply(signal, self.half_lives)
+        return True
+
+    def cuts(self) -> tuple[tuple[float, float], tuple[float, float]]:
+        c = self.config
+        if self.competence_cuts is None or self.implication_cuts is None:
+            return c.competence_cuts, c.implication_cuts
+        return self.competence_cuts.cuts(c.competence_cuts), self.implication_cuts.cuts(c.implication_cuts)
+
+    def place(self, customer_ids: Iterable[str]) -> tuple[list[Placement], list[Transition]]:
+        """Score these customers as of their latest signal and place them in the typology."""
+        placements, transitions = [], []
+        ids = list(dict.fromkeys(customer_ids))
+        states = [(cid, self.customers[cid]) for cid in ids if cid in self.customers]
+        scored = [(cid, state, score(state, state.latest, self.config)) for cid, state in states]
+        if self.competence_cuts is not None and self.implication_cuts is not None:
+            # The population moves first, then everyone is placed against it. Competence cuts come
+            # from established customers only: a newcomer's competence is mostly the neutral prior,
+            # and crowds of them would drag the cuts. Implication is measured by activity itself,
+            # so everyone counts.
+            established = self.config.established_signals
+            for _, state, s in scored:
+                self.implication_cuts.move(state.placed[1] if state.placed[1] >= 0 else None, s.implication)
+                if state.signals >= established:
+                    counted = bool(state.flags & FLAG_COUNTED)
+                    self.competence_cuts.move(state.placed[0] if counted else None, s.competence)
+                    state.flags |= FLAG_COUNTED
+        competence_cuts, implication_cuts = self.cuts()
+        h = self.config.hysteresis
+        for cid, state, s in scored:
+            previous = state.cell if state.cell >= 0 else None
+            c_level = level_of(s.competence, competence_cuts, previous // 3 if previous is not None else None, h)
+            i_level = level_of(s.implication, implication_cuts, previous % 3 if previous is not None else None, h)
+            cell = cell_index(c_level, i_level)
+            moved = previous is not None and cell != previous
+            snapshot = moved or previous is None or abs(s.competence - state.snapshot[0]) >= SNAPSHOT_MOVE \
+                or abs(s.implication - state.snapshot[1]) >= SNAPSHOT_MOVE  # fmt: skip
+            state.cell = cell
+            state.placed[0], state.placed[1] = s.competence, s.implication
+            if snapshot:
+                state.snapshot[0], state.snapshot[1] = s.competence, s.implication
+            name = cell_name(cell)
+            placements.append(Placement(cid, s, name, cell_name(previous) if previous is not None else None,
+                                        state.is_staff, state.role, state.signals, snapshot))  # fmt: skip
+            if moved:
+                transitions.append(Transition(cid, cell_name(previous), name, s.as_of, s.competence, s.implication,
+                                              ACTIONS[name]))  # fmt: skip
+        return placements, transitions
+
+
+class ScoringEngine:
+    """Both stages in one process (replay, tests, benchmarks)."""
+
+    def __init__(self, config: ScoringConfig):
+        self.router = Router(config)
+        self.scorer = Scorer(config)
+
+    def process(self, event: Event) -> list[str]:
+        """Apply an event; return the customers whose state changed."""
+        touched = []
+        for signal in self.router.signals(event):
+            self.scorer.apply(signal)
+            touched.append(signal.customer_id)
+        return touched

@@ -1,0 +1,311 @@
+"""A customer's rolling state: a few hundred bytes of decayed sums and tiny sketches.
+
+Why it is built this way:
+* **Exponential decay in event time, order-free.** A decayed sum is kept as
+  `sum(w_i * 2**((t_i - t0) / h))` around a reference time `t0`; its value at any time T is that
+  times `2**(-(T - t0) / h)`. Adding is commutative, so events that arrive out of order (within
+  the allowed lateness, or at all) give the same numbers. `t0` moves forward now and then
+  (`rebase`) so the powers stay small.
+* **Distinct counts without sets.** Distinct categories / products engaged and distinct
+  customers who recognised them are tiny "latest time per hash bucket" sketches: the decayed
+  count is the sum of each bucket's decay. Taking a max is order-free too; the count saturates
+  at the number of buckets, which the saturating components make harmless.
+* **Small and flat.** Everything is in typed arrays, serialised to bytes for the changelog
+  (`to_bytes` / `from_bytes`), well under a kilobyte per customer.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+import zlib
+from array import array
+
+from vox.core.customers import signals as S
+
+DAY = 86_400.0
+WEEK = 7 * DAY
+EPOCH_2000 = 946_684_800.0  # sketch times are days since 2000-01-01, as float32
+BUCKETS = 16
+RING = 8  # recent sessions remembered to count each session once
+RECENT_IDS = 32  # signal ids remembered: a batch re-sent after a crash is not applied twice
+REBASE_AFTER_S = 30 * DAY
+NEVER = -1.0e9
+
+# Decay groups: each accumulator fades with one half-life.
+COMPETENCE, IMPLICATION, VALUE = 0, 1, 2
+
+# Accumulators: (name, decay group)
+ACCUMULATORS = (
+    ("pos_votes", COMPETENCE), ("neg_votes", COMPETENCE), ("accepted", COMPETENCE),
+    ("answers", COMPETENCE), ("questions", COMPETENCE), ("text_chars", COMPETENCE),
+    ("text_items", COMPETENCE), ("positive_received", COMPETENCE), ("learning_views", COMPETENCE),
+    ("views", COMPETENCE), ("abs_error", COMPETENCE), ("rated", COMPETENCE),
+    ("actions", IMPLICATION), ("clicks", IMPLICATION), ("sessions", IMPLICATION),
+    ("dwell_s", IMPLICATION), ("dwell_n", IMPLICATION), ("ideas", IMPLICATION),
+    ("votes_cast", IMPLICATION), ("posts", IMPLICATION), ("purchases", IMPLICATION),
+    ("shares", IMPLICATION), ("reviews", IMPLICATION), ("answers_recent", IMPLICATION),
+    ("mentions_made", IMPLICATION), ("review_votes_cast", IMPLICATION),
+    ("spend", VALUE), ("purchases_value", VALUE),
+)  # fmt: skip
+INDEX = {name: i for i, (name, _) in enumerate(ACCUMULATORS)}
+GROUP = [group for _, group in ACCUMULATORS]
+N_ACC = len(ACCUMULATORS)
+
+FLAG_STAFF, FLAG_PARTNER, FLAG_COUNTED = 1, 2, 4  # COUNTED: in the adaptive cut population
+# t0, last_action, last_purchase, latest, applied_offset, signals, weeks bitmap, cell, flags, week_anchor
+HEADER = struct.Struct("<ddddqqQhBi")
+
+
+def _bucket(text: str) -> int:
+    return zlib.crc32(text.encode()) % BUCKETS
+
+
+def _days(t: float) -> float:
+    return (t - EPOCH_2000) / DAY
+
+
+class CustomerState:
+    __slots__ = ("t0", "acc", "domains", "products", "givers", "ring", "last_action", "last_purchase",
+                 "weeks", "week_anchor", "flags", "cell", "applied_offset", "signals", "latest",
+                 "placed", "snapshot", "recent", "positions")  # fmt: skip
+
+    def __init__(self) -> None:
+        self.t0 = 0.0
+        self.acc = array("d", bytes(8 * N_ACC))
+        self.domains = array("f", [NEVER] * BUCKETS)  # categories and topics engaged
+        self.products = array("f", [NEVER] * BUCKETS)
+        self.givers = array("f", [NEVER] * BUCKETS)  # customers who replied, mentioned, voted up
+        self.ring = array("d", [NEVER] * (2 * RING))  # (session hash, first event time) pairs
+        self.last_action = NEVER
+        self.last_purchase = NEVER
+        self.weeks = 0  # bit k: active in week (week_anchor - k)
+        self.week_anchor = -1
+        self.flags = 0
+        self.cell = -1  # 3 * competence level + implication level, -1 before the first placement
+        self.applied_offset = -1  # highest signals-topic offset applied (streaming dedup)
+        self.signals = 0
+        self.latest = NEVER  # latest signal time: scores are evaluated as of then
+        self.placed = array("f", [-1.0, -1.0])  # competence, implication at the last placement
+        self.snapshot = array("f", [-100.0, -100.0])  # the same at the last history snapshot
+        self.recent = array("I", [0] * (RECENT_IDS + 1))  # last signal ids applied, and the next slot
+        # per input partition (id, offset) pairs: the input position of the last event whose
+        # signals were applied (streaming dedup of re-sent batches, see `accept`)
+        self.positions = array("q")
+
+    # -- decay bookkeeping ------------------------------------------------------------------
+
+    def _weight(self, t: float, half_lives: tuple[float, float, float], group: int) -> float:
+        return 2.0 ** ((t - self.t0) / half_lives[group])
+
+    def _rebase(self, t: float, half_lives: tuple[float, float, float]) -> None:
+        if self.signals == 0:
+            self.t0 = t
+            return
+        if t - self.t0 < REBASE_AFTER_S:
+            return
+        factors = [2.0 ** (-(t - self.t0) / h) for h in half_lives]
+        acc = self.acc
+        for i in range(N_ACC):
+            acc[i] *= factors[GROUP[i]]
+        self.t0 = t
+
+    def decayed(self, name: str, as_of: float, half_lives: tuple[float, float, float]) -> float:
+        i = INDEX[name]
+        return self.acc[i] * 2.0 ** (-(as_of - self.t0) / half_lives[GROUP[i]])
+
+    @staticmethod
+    def sketch_count(sketch: array, as_of: float, half_life: float) -> float:
+        now = _days(as_of)
+        h = half_life / DAY
+        return sum(2.0 ** (-max(0.0, now - day) / h) for day in sketch if day > NEVER / 2)
+
+    def active_weeks(self, as_of: float, window: int) -> int:
+        week = int(as_of // WEEK)
+        if self.week_anchor < 0 or week - self.week_anchor >= 64:
+            return 0
+        shifted = self.weeks << (week - self.week_anchor) if week >= self.week_anchor else self.weeks >> (self.week_anchor - week)
+        return bin(shifted & ((1 << window) - 1)).count("1")
+
+    # -- applying signals -------------------------------------------------------------------
+
+    def apply(self, signal: S.Signal, half_lives: tuple[float, float, float]) -> None:
+        t = signal.at
+        if signal.at > self.t0 or self.signals == 0:
+            self._rebase(t, half_lives)
+        self.signals += 1
+        self.latest = max(self.latest, t)
+        w = [self._weight(t, half_lives, g) for g in (COMPETENCE, IMPLICATION, VALUE)]
+        acc, kind = self.acc, signal.kind
+
+        def add(name: str, amount: float = 1.0) -> None:
+            i = INDEX[name]
+            acc[i] += amount * w[GROUP[i]]
+
+        if kind in (S.CLICK, S.REVIEW, S.POST, S.VOTE_CAST):
+            self._own_action(t, signal)
+            add("actions")
+        if kind == S.CLICK:
+            add("clicks")
+            add("views")
+            if signal.a in ("docs", "tutorial"):
+                add("learning_views")
+            if signal.x > 0:
+                add("dwell_s", min(signal.x, 3600.0))
+                add("dwell_n")
+            if signal.session:
+                self._count_session(signal.session, t, w[IMPLICATION], half_lives[IMPLICATION])
+            if signal.b == "share":
+                add("shares")
+            if signal.b == "purchase":
+                add("purchases")
+                add("purchases_value")
+                add("spend", signal.y)
+                self.last_purchase = max(self.last_purchase, t)
+            if signal.domain:
+                self._touch(self.domains, "c:" + signal.domain, t)
+            if signal.key:
+                self._touch(self.products, signal.key, t)
+        elif kind == S.REVIEW:
+            add("reviews")
+            add("text_chars", min(signal.x, 5000.0))
+            add("text_items")
+            self._touch(self.domains, "c:" + signal.domain, t)
+            self._touch(self.products, signal.key, t)
+        elif kind == S.POST:
+            add("posts")
+            add("mentions_made", signal.y)
+            if signal.a == "answer":
+                add("answers")
+                add("answers_recent")
+                add("text_chars", min(signal.x, 5000.0))
+                add("text_items")
+            elif signal.a == "question":
+                add("questions")
+            elif signal.a == "idea":
+                add("ideas")
+            self._touch(self.domains, "t:" + signal.domain, t)
+        elif kind == S.VOTE_CAST:
+            add("votes_cast")
+            if signal.b == "review":
+                add("review_votes_cast")
+        elif kind == S.VOTE_RECEIVED:
+            if signal.a in S.POSITIVE_VOTES:
+                add("pos_votes")
+                add("positive_received")
+                self._touch(self.givers, signal.giver, t)
+                if signal.a == "accept":
+                    add("accepted")
+            elif signal.a in S.NEGATIVE_VOTES:
+                add("neg_votes")
+        elif kind in (S.REPLY_RECEIVED, S.MENTION_RECEIVED):
+            add("positive_received")
+            self._touch(self.givers, signal.giver, t)
+        elif kind == S.ACCURACY:
+            add("abs_error", signal.x)
+            add("rated")
+
+    def _own_action(self, t: float, signal: S.Signal) -> None:
+        self.last_action = max(self.last_action, t)
+        if signal.role == "staff":
+            self.flags |= FLAG_STAFF
+        elif signal.role == "partner":
+            self.flags |= FLAG_PARTNER
+        week = int(t // WEEK)
+        if self.week_anchor < 0:
+            self.week_anchor = week
+        if week > self.week_anchor:
+            shift = week - self.week_anchor
+            self.weeks = (self.weeks << shift) & ((1 << 64) - 1) if shift < 64 else 0
+            self.week_anchor = week
+        age = self.week_anchor - week
+        if age < 64:
+            self.weeks |= 1 << age
+
+    @staticmethod
+    def _touch(sketch: array, item: str, t: float) -> None:
+        b = _bucket(item)
+        day = _days(t)
+        if day > sketch[b]:
+            sketch[b] = day
+
+    def _count_session(self, session: str, t: float, weight: float, half_life: float) -> None:
+        """Count each session once, weighted by the time of its first event, whatever order its
+        events arrive in (as long as fewer than RING sessions of one customer overlap within the
+        allowed lateness)."""
+        key = float(zlib.crc32(session.encode()))
+        ring, sessions = self.ring, INDEX["sessions"]
+        oldest, oldest_time = 0, math.inf
+        for slot in range(RING):
+            if ring[2 * slot] == key and ring[2 * slot + 1] > NEVER / 2:
+                first = ring[2 * slot + 1]
+                if t < first:  # an earlier event of a session already counted: move its weight
+                    self.acc[sessions] += weight - weight * 2.0 ** ((first - t) / half_life)
+                    ring[2 * slot + 1] = t
+                return
+            if ring[2 * slot + 1] < oldest_time:
+                oldest, oldest_time = slot, ring[2 * slot + 1]
+        ring[2 * oldest], ring[2 * oldest + 1] = key, t
+        self.acc[sessions] += weight
+
+    def accept(self, source: int, position: int, sid: int) -> bool:
+        """Whether a signal is new to this state (and remember it). Signals of one input
+        partition reach a customer in position order (see `signals.at_position`), so one at or
+        before the last position applied from its partition is a re-send. The recent ids catch
+        what positions cannot see (signals without a position: a replay from a file)."""
+        if source >= 0:
+            positions = self.positions
+            for i in range(0, len(positions), 2):
+                if positions[i] == source:
+                    if position <= positions[i + 1]:
+                        return False
+                    positions[i + 1] = position
+                    break
+            else:
+                positions.extend((source, position))
+        return not (sid and self.seen(sid))
+
+    def seen(self, sid: int) -> bool:
+        """True if this signal id was applied lately; otherwise remember it."""
+        recent = self.recent
+        if sid in recent[:RECENT_IDS]:
+            return True
+        slot = recent[RECENT_IDS]
+        recent[slot] = sid
+        recent[RECENT_IDS] = (slot + 1) % RECENT_IDS
+        return False
+
+    # -- flags ------------------------------------------------------------------------------
+
+    @property
+    def is_staff(self) -> bool:
+        return bool(self.flags & FLAG_STAFF)
+
+    @property
+    def role(self) -> str:
+        return "staff" if self.flags & FLAG_STAFF else "partner" if self.flags & FLAG_PARTNER else "customer"
+
+    # -- bytes for the changelog --------------------------------------------------------------
+
+    def to_bytes(self) -> bytes:
+        header = HEADER.pack(self.t0, self.last_action, self.last_purchase, self.latest, self.applied_offset,
+                             self.signals, self.weeks, self.cell, self.flags, self.week_anchor)  # fmt: skip
+        return header + self.acc.tobytes() + self.domains.tobytes() + self.products.tobytes() + \
+            self.givers.tobytes() + self.ring.tobytes() + self.placed.tobytes() + self.snapshot.tobytes() + \
+            self.recent.tobytes() + self.positions.tobytes()  # fmt: skip
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> "CustomerState":
+        state = cls()
+        (state.t0, state.last_action, state.last_purchase, state.latest, state.applied_offset, state.signals,
+         state.weeks, state.cell, state.flags, state.week_anchor) = HEADER.unpack_from(data)  # fmt: skip
+        offset = HEADER.size
+        for name, size in (("acc", 8 * N_ACC), ("domains", 4 * BUCKETS), ("products", 4 * BUCKETS),
+                           ("givers", 4 * BUCKETS), ("ring", 16 * RING), ("placed", 8), ("snapshot", 8),
+                           ("recent", 4 * (RECENT_IDS + 1))):  # fmt: skip
+            target = getattr(state, name)
+            del target[:]
+            target.frombytes(data[offset : offset + size])
+            offset += size
+        state.positions.frombytes(data[offset:])  # variable length, last (absent in older states)
+        return state
