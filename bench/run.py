@@ -32,6 +32,7 @@ from vox.local.server import LocalClickHouseServer
 from vox.local.broker import LocalKafka
 from vox.clickhouse.migrations import migrate
 from vox.core.customers.engine import Router, Scorer, ScoringEngine
+from vox.clickhouse.tables import VoxTables
 from vox.replay import replay_file
 from vox.settings import Settings, parse_clickhouse_url
 from vox.simulator.generate import SimConfig, Simulation
@@ -209,7 +210,7 @@ QUERIES = {
 def analyst_queries(url: str, events_file: Path, settings: Settings) -> dict:
     with open_store(parse_clickhouse_url(url)) as store:
         migrate(store)
-        replay_file(events_file, store, ScoringEngine(settings.scoring), settings.batch_max_events, progress=False)
+        replay_file(events_file, VoxTables(store), settings, progress=False)
         db = store.database
         rows = int(store.scalar(f"SELECT count() FROM {db}.interactions"))
         customer = quote(str(store.scalar(f"SELECT customer_id FROM {db}.customer_scores FINAL LIMIT 1")))

@@ -263,7 +263,7 @@ def scores_table(clickhouse_url: str) -> dict[str, tuple]:
 def stream_simulation(kafka_home: Path, chdb_dir: Path, tmp_path: Path, days: int, seed: int):  # noqa: ANN201
     """A simulated file (300 customers, some resent and late events), published as producers
     would (`vox produce`'s keys); returns (events file, its lines, settings, stream chDB URL)."""
-    from vox.kafka.produce import partition_key
+    from vox.core.keys import input_key
     from vox.simulator.generate import SimConfig
     from vox.simulator.run import write_simulation
 
@@ -279,7 +279,7 @@ def stream_simulation(kafka_home: Path, chdb_dir: Path, tmp_path: Path, days: in
     producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", linger_ms=10)
     for line in lines:
         event = json.loads(line)
-        producer.send(names.for_family(event["type"]), key=str(partition_key(event)).encode(), value=line)
+        producer.send(names.for_family(event["type"]), key=str(input_key(event)).encode(), value=line)
     producer.flush()
     producer.close()
     return events_file, lines, settings, stream_url
@@ -288,13 +288,13 @@ def stream_simulation(kafka_home: Path, chdb_dir: Path, tmp_path: Path, days: in
 def replayed_into(chdb_dir: Path, events_file: Path, settings: Settings):  # noqa: ANN201
     """`vox replay` of the file into a fresh chDB database: (its URL, the replay report)."""
     from vox.clickhouse.migrations import migrate
-    from vox.core.customers.engine import ScoringEngine
+    from vox.clickhouse.tables import VoxTables
     from vox.replay import replay_file
 
     replay_url = f"chdb://{chdb_dir}?database=replay{uuid.uuid4().hex[:8]}"
     with open_store(parse_clickhouse_url(replay_url)) as store:
         migrate(store)
-        report = replay_file(events_file, store, ScoringEngine(settings.scoring), settings.batch_max_events, progress=False)
+        report = replay_file(events_file, VoxTables(store), settings, progress=False)
     return replay_url, report
 
 

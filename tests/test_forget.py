@@ -13,7 +13,7 @@ from kafka import KafkaProducer
 
 from tests.factories import encode, post, review, vote
 from tests.test_e2e import rewind_group, settings_for_test, settle, topic_messages
-from vox.forget import Forgotten, forget_key
+from vox.core.forgotten import Forgotten, forget_key
 from vox.settings import Settings, parse_clickhouse_url
 from vox.clickhouse.store import open_store, quote
 from vox.kafka.topics import create_topics, topic_names

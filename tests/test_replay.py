@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from vox.core.customers.engine import ScoringEngine
 from vox.explain import explain_customer
+from vox.clickhouse.tables import VoxTables
 from vox.replay import replay_file
 from vox.settings import Settings
 from vox.simulator.generate import SimConfig
@@ -24,7 +24,7 @@ def small_stream(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_replay_writes_scores_views_and_is_idempotent(store, small_stream: Path) -> None:
     config = Settings().scoring
-    report = replay_file(small_stream, store, ScoringEngine(config), batch_events=500, progress=False)
+    report = replay_file(small_stream, VoxTables(store), Settings(scoring=config), batch_events=500, progress=False)
     db = store.database
     assert report.invalid > 0 and report.resent > 0 and report.stored == report.events
     scores = store.query(f"SELECT customer_id, competence, implication, cell FROM {db}.customer_scores FINAL")
@@ -37,14 +37,14 @@ def test_replay_writes_scores_views_and_is_idempotent(store, small_stream: Path)
     flows = store.query(f"SELECT sum(moves) FROM {db}.segment_flows")
     assert int(flows[0][0] or 0) == report.transitions
 
-    again = replay_file(small_stream, store, ScoringEngine(config), batch_events=500, progress=False)
+    again = replay_file(small_stream, VoxTables(store), Settings(scoring=config), batch_events=500, progress=False)
     assert again.stored == 0  # the interactions were there already
     assert sorted(store.query(f"SELECT customer_id, competence, implication, cell FROM {db}.customer_scores FINAL")) \
         == sorted(scores)  # fmt: skip
 
 
 def test_explain_in_plain_words(store, small_stream: Path) -> None:
-    replay_file(small_stream, store, ScoringEngine(Settings().scoring), batch_events=500, progress=False)
+    replay_file(small_stream, VoxTables(store), Settings(), batch_events=500, progress=False)
     customer = store.scalar(f"SELECT customer_id FROM {store.database}.customer_scores FINAL "
                             "WHERE is_staff = 0 ORDER BY version DESC LIMIT 1")  # fmt: skip
     text = explain_customer(store, customer)
@@ -55,7 +55,7 @@ def test_explain_in_plain_words(store, small_stream: Path) -> None:
 
 
 def test_explain_marks_the_components_left_out_of_the_score(store, small_stream: Path) -> None:
-    replay_file(small_stream, store, ScoringEngine(Settings().scoring), batch_events=500, progress=False)
+    replay_file(small_stream, VoxTables(store), Settings(), batch_events=500, progress=False)
     customer, left_out = store.query(f"SELECT customer_id, left_out FROM {store.database}.customer_scores FINAL "
                                      "WHERE has(left_out, 'c_depth') ORDER BY customer_id LIMIT 1")[0]  # fmt: skip
     text = explain_customer(store, customer)

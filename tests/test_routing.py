@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-from vox.worker.routing import StoreBackedRouter
-from vox.worker.sink import IngestSink
+from vox.clickhouse.tables import VoxTables
+from vox.core.customers.engine import Router
+from vox.worker.sink import IngestSink, Route
 from tests.factories import encode, review, vote
 from tests.test_sink import TOPICS, DeadLetterLog
 from vox.metrics import WorkerMetrics
@@ -24,8 +25,9 @@ class Published:
 
 def routing_sink(store) -> tuple[IngestSink, Published]:
     published = Published()
-    sink = IngestSink(store, TOPICS, DeadLetterLog(), WorkerMetrics(), router=StoreBackedRouter(ScoringConfig(), store),
-                      publish_signals=published)  # fmt: skip
+    tables = VoxTables(store)
+    sink = IngestSink(tables, TOPICS, DeadLetterLog(), WorkerMetrics(), routes=[Route(Router(ScoringConfig()), published)],
+                      memory=tables)  # fmt: skip
     return sink, published
 
 

@@ -342,7 +342,8 @@ def test_a_batch_re_sent_after_a_crash_is_applied_once_however_many_signals_it_h
     before storing the batch's rows. Recent ids alone (32 per customer) would let a customer
     with more signals than that in the batch count the excess twice; input positions do not."""
     from vox.core.customers.engine import Scorer
-    from vox.core.customers.signals import SIGNALS_PER_EVENT, VOTE_RECEIVED, Signal, at_position, signal_id, source_id
+    from vox.core.customers.signals import SIGNALS_PER_EVENT, VOTE_RECEIVED, Signal, at_position, signal_id
+    from vox.core.keys import source_id
 
     def batch(first: int, n: int) -> list[Signal]:
         source = source_id("vox.votes", 2)

@@ -7,7 +7,8 @@ import asyncio
 import pytest
 from datetime import datetime, timezone
 
-from vox.worker.sink import IngestSink, event_key
+from vox.clickhouse.tables import VoxTables, event_key
+from vox.worker.sink import IngestSink
 from tests.factories import click, encode, post, review, vote
 from vox.errors import RefusedError
 from vox.metrics import WorkerMetrics
@@ -30,7 +31,7 @@ class DeadLetterLog:
 def make_sink(store) -> tuple[IngestSink, DeadLetterLog, WorkerMetrics]:
     dead, metrics = DeadLetterLog(), WorkerMetrics()
     clock = lambda: datetime(2026, 3, 1, tzinfo=timezone.utc)  # noqa: E731
-    return IngestSink(store, TOPICS, dead, metrics, clock=clock), dead, metrics
+    return IngestSink(VoxTables(store), TOPICS, dead, metrics, clock=clock), dead, metrics
 
 
 def counts(store) -> tuple[int, int]:
@@ -151,7 +152,7 @@ class RefusingStore:
 
 def test_rows_clickhouse_refuses_go_to_the_dead_letters_and_the_rest_is_written(store) -> None:
     dead, metrics = DeadLetterLog(), WorkerMetrics()
-    sink = IngestSink(RefusingStore(store), TOPICS, dead, metrics, clock=lambda: datetime(2026, 3, 1, tzinfo=timezone.utc))
+    sink = IngestSink(VoxTables(RefusingStore(store)), TOPICS, dead, metrics, clock=lambda: datetime(2026, 3, 1, tzinfo=timezone.utc))
     ids = [f"ok-{n}" for n in range(40)]
     ids[7], ids[30] = "poison-1", "poison-2"
     report = asyncio.run(sink.write_batch([RawMessage("vox.clicks", 0, n, encode(click(event_id=i))) for n, i in enumerate(ids)]))
@@ -167,7 +168,7 @@ def test_rows_clickhouse_refuses_go_to_the_dead_letters_and_the_rest_is_written(
 
 def test_a_table_that_refuses_everything_stops_the_stage_instead_of_dead_lettering_all(store) -> None:
     sink, dead, _ = make_sink(store)
-    sink.store = RefusingStore(store, refuse_all=True)
+    sink.tables = VoxTables(RefusingStore(store, refuse_all=True))
     with pytest.raises(RefusedError, match="Value out of range"):
         asyncio.run(sink.write_batch([RawMessage("vox.clicks", 0, n, encode(click())) for n in range(100)]))
     sink.close()

@@ -181,7 +181,8 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
 
 def _replay(args: argparse.Namespace, settings: Settings) -> int:
     from vox.clickhouse.migrations import migrate
-    from vox.core.customers.engine import ScoringEngine
+    from vox.stages import declared_stages
+    from vox.clickhouse.tables import VoxTables
     from vox.replay import replay_file
     from vox.clickhouse.store import open_store
 
@@ -191,11 +192,10 @@ def _replay(args: argparse.Namespace, settings: Settings) -> int:
     from vox import heap
 
     with open_store(settings.clickhouse) as store:
-        migrate(store)
+        migrate(store, declared_stages(settings))
         heap.settle()
-        report = replay_file(path, store, ScoringEngine(settings.scoring), settings.batch_max_events,
-                             progress=not args.no_progress, write_interactions=not args.scores_only,
-                             max_clock_skew_s=settings.max_clock_skew_s)  # fmt: skip
+        report = replay_file(path, VoxTables(store), settings, progress=not args.no_progress,
+                             write_interactions=not args.scores_only)  # fmt: skip
     print(report.summary())
     if not report.events and not report.resent:
         reasons = ", ".join(f"{name} {count}" for name, count in sorted(report.reasons.items(), key=lambda kv: -kv[1])[:3])

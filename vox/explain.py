@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from vox.errors import VoxError
 from vox.core.customers.config import COMPETENCE_COMPONENTS, IMPLICATION_COMPONENTS
-from vox.clickhouse.store import Store, quote
+from vox.clickhouse.store import Store
+from vox.clickhouse.tables import VoxTables
 
 MEANING = {
     "c_breadth": "breadth of experience: categories, topics and products engaged",
@@ -31,15 +32,10 @@ def _bar(value: float) -> str:
 
 
 def explain_customer(store: Store, customer_id: str) -> str:
-    db = store.database
-    columns = ["cell", "competence", "implication", "role", "value", "toString(updated_at)", "action",
-               *(f"c_{n}" for n in COMPETENCE_COMPONENTS), *(f"i_{n}" for n in IMPLICATION_COMPONENTS), "left_out",
-               "rfm_recency_days", "rfm_frequency", "rfm_monetary", "days_since_active", "is_staff"]  # fmt: skip
-    rows = store.query(f"SELECT {', '.join(columns)} FROM {db}.customer_explanation "
-                       f"WHERE customer_id = {quote(customer_id)} LIMIT 1")  # fmt: skip
-    if not rows:
+    tables = VoxTables(store)
+    row = tables.explanation(customer_id)
+    if row is None:
         raise VoxError(f"no scores for customer {customer_id!r}: not seen yet, or scored in another database")
-    row = dict(zip(columns, rows[0]))
     left_out = set(row["left_out"] or ())
     cell, updated = row["cell"], row["toString(updated_at)"]
     lines = [f"Customer {customer_id}: {cell} (as of {updated} UTC)" + ("  [staff account]" if int(row["is_staff"]) else "")]
@@ -61,7 +57,6 @@ def explain_customer(store: Store, customer_id: str) -> str:
                  f"purchases (decayed), {float(row['rfm_monetary']):.2f} per purchase")  # fmt: skip
     lines.append(f"Role: {ROLE_WORDS.get(row['role'], row['role'])}")
     lines.append(f"Recommended action: {row['action']}")
-    moves = store.query(f"SELECT toString(at), from_cell, to_cell FROM {db}.segment_transitions FINAL "
-                        f"WHERE customer_id = {quote(customer_id)} ORDER BY at DESC LIMIT 5")  # fmt: skip
+    moves = tables.recent_moves(customer_id)
     lines.append("Recent moves: " + ("; ".join(f"{a} {f} -> {t}" for a, f, t in moves) if moves else "none"))
     return "\n".join(lines)

@@ -46,10 +46,12 @@ class WorkerMetrics:
         self.votes_unresolved = Counter(
             "vox_votes_unresolved", "Votes whose content never showed up within vote_wait_days (or the waiting "
             "room's bound): dropped from scoring, credited to no one.", registry=r)  # fmt: skip
-        self.signals_published = Counter("vox_signals_published", "Signals sent to the scoring stage.", registry=r)
-        self.signals_applied = Counter("vox_signals_applied", "Signals applied to customer states.", registry=r)
-        self.customers_scored = Counter("vox_customers_scored", "Customer placements written.", registry=r)
-        self.transitions = Counter("vox_segment_transitions", "Moves between typology cells.", registry=r)
+        self.signals_published = Counter("vox_signals_published", "Keyed records routing sent to a keyed stage "
+                                         "(signals, for the customers stage).", ["stage"], registry=r)  # fmt: skip
+        self.signals_applied = Counter("vox_signals_applied", "Keyed records a stage applied to its states.", ["stage"],
+                                       registry=r)  # fmt: skip
+        self.rows_written = Counter("vox_stage_rows_written", "Rows a keyed stage wrote (customer_scores: placements, "
+                                    "segment_transitions: moves between cells).", ["stage", "table"], registry=r)  # fmt: skip
         self.holes_filled = Counter(
             "vox_offset_holes_filled", "Messages the consumer never handed over, read back by offset.", ["topic"], registry=r
         )

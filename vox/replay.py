@@ -4,22 +4,27 @@ For backfills (history imported with `vox import`) and what-ifs (the same events
 settings, into another database). Lines are validated exactly as the worker validates
 messages; valid events are written to `interactions` (skipping those already stored) and scored;
 invalid ones go to `dead_letters`. Customers are placed in the typology every
-`VOX_BATCH_MAX_EVENTS` events, as the worker places them at the end of each batch.
+`VOX_BATCH_MAX_EVENTS` events, as the worker places them at the end of each batch. Every keyed
+stage (`VOX_STAGES`) runs through the same router and logic as in the worker.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from functools import partial
 from pathlib import Path
+from typing import Sequence
 
 from vox.worker.sink import IngestSink
 from vox.forget import load_forgotten
 from vox.core.interactions import dead_letter_row, interaction_row
 from vox.metrics import WorkerMetrics
-from vox.core.customers.engine import Placement, ScoringEngine, Transition
-from vox.core.customers.rows import SCORE_COLUMNS, TRANSITION_COLUMNS, score_row, transition_row
-from vox.clickhouse.store import Store
+from vox.core.ports import ReplayTables
+from vox.core.stage import KeyedStage, StageOutput, by_key
+from vox.schemas import Event
+from vox.settings import Settings
+from vox.stages import declared_stages
 from vox.core.triage import RawMessage, triage
 
 
@@ -40,25 +45,41 @@ class ReplayReport:
                 f"{self.customers} customers scored, {self.transitions} segment transitions")  # fmt: skip
 
 
-def write_scores(store: Store, placements: list[Placement], transitions: list[Transition]) -> None:
-    """Latest scores for every placement, a history row for those that moved, the transitions.
-    Every row has a deterministic key, so writing the same placements twice changes nothing."""
-    store.insert("customer_scores", SCORE_COLUMNS, [score_row(p) for p in placements])
-    store.insert("customer_score_history", SCORE_COLUMNS, [score_row(p) for p in placements if p.snapshot])
-    store.insert("segment_transitions", TRANSITION_COLUMNS, [transition_row(t) for t in transitions])
+NO_POSITION = (-1, -1)  # a file's line has no input partition: records are recognised by their ids
 
 
-def replay_file(path: Path, store: Store, engine: ScoringEngine, batch_events: int, progress: bool = True,
-                write_interactions: bool = True, max_clock_skew_s: float = 86_400.0) -> ReplayReport:  # fmt: skip
+class InProcessStage:
+    """A keyed stage run in this process, through the same router and logic as in the worker;
+    its table is a dict of the same bytes the worker's changelog holds."""
+
+    def __init__(self, stage: KeyedStage, settings: Settings):
+        self.stage, self.router, self.logic = stage, stage.router(settings), stage.logic(settings)
+        self.table: dict[bytes, bytes] = {}
+        self.batches = 0  # stands for the offset of the stage's topic: each batch is new
+
+    def run(self, events: Sequence[Event]) -> StageOutput:
+        records = self.router.records_of(events, [NO_POSITION] * len(events))
+        self.batches += 1
+        touched = [key for key, recs in by_key(self.stage, records).items()
+                   if self.logic.apply(key, recs, self.batches, partial(self.table.get, key.encode())) is not None]  # fmt: skip
+        output = self.logic.flush(touched)
+        self.table.update((key.encode(), state) for key, state in output.states.items())
+        return output
+
+
+def replay_file(path: Path, tables: ReplayTables, settings: Settings, batch_events: int | None = None,
+                progress: bool = True, write_interactions: bool = True) -> ReplayReport:  # fmt: skip
+    """Replay a file into `tables` with the keyed stages of `settings`, placing keys every
+    `batch_events` events (default: VOX_BATCH_MAX_EVENTS, as the worker's batches)."""
     from tqdm import tqdm
 
     report = ReplayReport()
-    sink = IngestSink(store, {}, _no_dead_letter_topic, WorkerMetrics())
-    sink.forgotten = load_forgotten(store)  # a replay must not bring back who was forgotten
-    seen: set[int] = set()  # 64-bit hashes of event ids: a resent event is scored once
-    touched: list[str] = []
-    now = datetime.now(timezone.utc)
-    latest = now + timedelta(seconds=max_clock_skew_s)  # the window the worker applies at ingestion
+    sink = IngestSink(tables, {}, _no_dead_letter_topic, WorkerMetrics())
+    sink.forgotten = load_forgotten(tables)  # a replay must not bring back who was forgotten
+    run = _Replay(sink, [InProcessStage(stage, settings) for stage in declared_stages(settings)], tables, report,
+                  datetime.now(timezone.utc), write_interactions)  # fmt: skip
+    latest = run.now + timedelta(seconds=settings.max_clock_skew_s)  # the window the worker applies at ingestion
+    size = batch_events or settings.batch_max_events
     source = f"file:{path.name}"
     try:
         with open(path, "rb") as lines, tqdm(total=path.stat().st_size, unit="B", unit_scale=True,
@@ -70,13 +91,13 @@ def replay_file(path: Path, store: Store, engine: ScoringEngine, batch_events: i
                 if not payload.strip():
                     continue
                 chunk.append(RawMessage(source, 0, number, payload))
-                if len(chunk) >= batch_events:
-                    _replay_chunk(chunk, sink, engine, seen, touched, report, now, latest, write_interactions, store)
+                if len(chunk) >= size:
+                    run.chunk(chunk, latest)
                     chunk = []
-            _replay_chunk(chunk, sink, engine, seen, touched, report, now, latest, write_interactions, store)
+            run.chunk(chunk, latest)
     finally:
         sink.close()
-    report.customers = len(engine.scorer.customers)
+    report.customers = next((len(s.table) for s in run.stages if s.stage.name == "customers"), 0)
     return report
 
 
@@ -84,30 +105,41 @@ async def _no_dead_letter_topic(rejections) -> None:  # a file has no Kafka posi
     return None
 
 
-def _replay_chunk(chunk: list[RawMessage], sink: IngestSink, engine: ScoringEngine, seen: set[int],
-                  touched: list[str], report: ReplayReport, now: datetime, latest: datetime,
-                  write_interactions: bool, store: Store) -> None:  # fmt: skip
-    if not chunk:
-        return
-    sorted_out = triage(chunk, {}, latest)
-    report.lines += len(chunk)
-    rejected = sink.forgotten_rejections_dropped(sorted_out.rejected)
-    report.invalid += len(rejected)
-    for rejection in rejected:
-        report.reasons[rejection.reason_class] = report.reasons.get(rejection.reason_class, 0) + 1
-    rows = []
-    for event, message in sink.without_forgotten(sorted_out.accepted):
-        key = hash(event.event_id)
-        if key in seen:
-            report.resent += 1
-            continue
-        seen.add(key)
-        report.events += 1
-        touched.extend(engine.process(event))
-        rows.append(interaction_row(event, message, now))
-    if write_interactions:
-        report.stored += sink.write_rows(rows, [dead_letter_row(r, now) for r in rejected])[0]
-    placements, transitions = engine.scorer.place(touched)
-    touched.clear()
-    report.transitions += len(transitions)
-    write_scores(store, placements, transitions)
+@dataclass
+class _Replay:
+    sink: IngestSink
+    stages: list[InProcessStage]
+    tables: ReplayTables
+    report: ReplayReport
+    now: datetime
+    write_interactions: bool
+    seen: set[int] = field(default_factory=set)  # 64-bit hashes of event ids: a resent event is scored once
+
+    def chunk(self, chunk: list[RawMessage], latest: datetime) -> None:
+        if not chunk:
+            return
+        report, sink = self.report, self.sink
+        sorted_out = triage(chunk, {}, latest)
+        report.lines += len(chunk)
+        rejected = sink.forgotten_rejections_dropped(sorted_out.rejected)
+        report.invalid += len(rejected)
+        for rejection in rejected:
+            report.reasons[rejection.reason_class] = report.reasons.get(rejection.reason_class, 0) + 1
+        rows, events = [], []
+        for event, message in sink.without_forgotten(sorted_out.accepted):
+            key = hash(event.event_id)
+            if key in self.seen:
+                report.resent += 1
+                continue
+            self.seen.add(key)
+            events.append(event)
+            rows.append(interaction_row(event, message, self.now))
+        report.events += len(events)
+        if self.write_interactions:
+            report.stored += sink.write_rows(rows, [dead_letter_row(r, self.now) for r in rejected])[0]
+        for stage in self.stages:
+            output = stage.run(events)
+            for table, columns, stage_rows in output.rows:
+                if stage_rows:
+                    self.tables.insert_rows(table, columns, stage_rows)
+            report.transitions += output.counts.get("segment transitions", 0)

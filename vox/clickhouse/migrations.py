@@ -13,9 +13,14 @@ rebalance), and `FINAL` gives a guaranteed answer at query time.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Sequence
+
 from dataclasses import dataclass
 
 from vox.clickhouse.store import Store
+
+if TYPE_CHECKING:
+    from vox.core.stage import KeyedStage
 
 
 @dataclass(frozen=True)
@@ -293,8 +298,9 @@ def applied_versions(store: Store) -> set[int]:
     return {int(row[0]) for row in store.query(f"SELECT DISTINCT version FROM {store.database}.schema_migrations")}
 
 
-def migrate(store: Store) -> list[Migration]:
-    """Apply the migrations not yet recorded; return those applied now."""
+def migrate(store: Store, stages: Sequence["KeyedStage"] = ()) -> list[Migration]:
+    """Apply the migrations not yet recorded, then create the tables of these keyed stages that
+    do not exist yet (their own `CREATE TABLE IF NOT EXISTS`); return the migrations applied now."""
     done = applied_versions(store)
     applied = []
     for migration in MIGRATIONS:
@@ -311,4 +317,7 @@ def migrate(store: Store) -> list[Migration]:
             f"SELECT {migration.version}, '{migration.name}', now()"
         )
         applied.append(migration)
+    for stage in stages:
+        for statement in stage.ddl:
+            store.execute(store.render(statement))
     return applied

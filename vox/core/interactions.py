@@ -34,6 +34,13 @@ DEAD_LETTER_COLUMNS = (
     "reason_class", "reason", "message_key", "payload_size", "payload_preview", "payload_base64",
 )  # fmt: skip
 
+
+
+def dead_letter_position(row: tuple) -> tuple[str, int, int]:
+    """(topic, partition, offset) of the message a dead-letter row is about: its key."""
+    return row[0], int(row[1]), int(row[2])
+
+
 PREVIEW_CHARS = 2000
 
 

@@ -2,7 +2,7 @@
 
 Lines are sent as they are (the worker, not the producer, validates), keyed by customer id so
 one customer's events keep their order in one partition; reviews by product id, so that a
-product's reviews do (see `partition_key`). A line whose family cannot be told
+product's reviews do (see `vox.core.keys`). A line whose family cannot be told
 (not JSON, or no known `type`) is not published unless `--topic` names where such lines go;
 it is reported with its line number.
 """
@@ -14,6 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from vox.core.keys import input_key
 from vox.errors import VoxError
 from vox.settings import Settings
 from vox.kafka.topics import bootstrap, topic_names
@@ -52,14 +53,8 @@ def route(line: bytes, family_topics: dict[str, str]) -> tuple[str | None, bytes
     if not isinstance(event, dict):
         return None, None
     topic = family_topics.get(event.get("type"))  # type: ignore[arg-type]
-    key = partition_key(event)
+    key = input_key(event)
     return topic, key.encode() if isinstance(key, str) else None
-
-
-def partition_key(event: dict) -> object:
-    """Reviews are keyed by product, so that every review of a product is read in order by one
-    worker (its rating consensus needs them all); everything else by customer."""
-    return event.get("product_id") if event.get("type") == "review" else event.get("customer_id")
 
 
 def produce_file(path: Path, settings: Settings, fallback_topic: str | None = None, progress: bool = True) -> ProduceReport:

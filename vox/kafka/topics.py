@@ -79,12 +79,14 @@ def create_topics(settings: Settings) -> dict[str, str]:
     from kafka.admin import NewTopic
     from kafka.errors import KafkaError, TopicAlreadyExistsError
 
-    names = topic_names(settings)
+    from vox.stages import declared_stages
+
+    stage_topics = [settings.topic(suffix) for stage in declared_stages(settings) for suffix in (stage.topic, *stage.outputs)]
     admin = admin_client(bootstrap(settings), settings.kafka_timeout_s)
     try:
         existing = set(admin.list_topics())
         outcome = {}
-        for topic in names.all:
+        for topic in dict.fromkeys([*topic_names(settings).all, *stage_topics]):
             if topic in existing:
                 outcome[topic] = "exists"
                 continue

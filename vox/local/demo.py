@@ -14,6 +14,7 @@ from vox.clickhouse.migrations import migrate
 from vox.kafka.produce import produce_file
 from vox.settings import Settings
 from vox.clickhouse.store import Store, open_store
+from vox.clickhouse.tables import VoxTables
 from vox.kafka.topics import create_topics
 from vox.local.worker_process import WorkerProcess
 
@@ -21,27 +22,19 @@ SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "sample-events.jsonl"
 
 
 def summary(store: Store) -> str:
-    db = store.database
+    landed = VoxTables(store).landed()
     lines = ["", "What landed in ClickHouse:", "  interactions by family:"]
-    for family, count, customers in store.query(
-        f"SELECT event_type, count(), uniqExact(customer_id) FROM {db}.interactions GROUP BY event_type ORDER BY event_type"
-    ):
+    for family, count, customers in landed["families"]:
         lines.append(f"    {family:<8} {int(count):>6} events from {int(customers)} customers")
     lines.append("  average rating by brand:")
-    for brand, reviews, rating in store.query(
-        f"SELECT brand, count(), round(avg(rating), 2) FROM {db}.interactions "
-        f"WHERE event_type = 'review' GROUP BY brand ORDER BY brand"
-    ):
+    for brand, reviews, rating in landed["brands"]:
         lines.append(f"    {brand:<8} {float(rating):>5.2f} over {int(reviews)} reviews")
     lines.append("  customers per typology cell (competence x implication):")
-    for cell, customers, competence, implication in store.query(
-        f"SELECT cell, customers, mean_competence, mean_implication FROM {db}.typology_matrix ORDER BY customers DESC"
-    ):
+    for cell, customers, competence, implication in landed["cells"]:
         lines.append(f"    {cell:<15} {int(customers):>4}  (mean competence {float(competence):.0f}, "
                      f"implication {float(implication):.0f})")  # fmt: skip
-    dead = store.query(f"SELECT source_topic, reason_class, reason FROM {db}.dead_letters ORDER BY source_topic")
-    lines.append(f"  dead letters: {len(dead)}")
-    for topic, reason_class, reason in dead:
+    lines.append(f"  dead letters: {len(landed['dead_letters'])}")
+    for topic, reason_class, reason in landed["dead_letters"]:
         lines.append(f"    {topic:<12} {reason_class:<14} {reason}")
     return "\n".join(lines)
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterator
 
-from vox.kafka.produce import partition_key
+from vox.core.keys import input_key
 from vox.simulator.population import DEFAULT_CELL_WEIGHTS, Customer, World, draw_world
 from vox.simulator.text import polarity_of, post_text, review_text
 
@@ -93,7 +93,7 @@ class Emitted:
     line: bytes
     family: str
     expected_reason: str | None = None
-    key: bytes | None = None  # the partition key (`vox.kafka.produce.partition_key`)
+    key: bytes | None = None  # the partition key (`vox.core.keys.input_key`)
 
 
 def poisson(rng: random.Random, lam: float) -> int:
@@ -380,7 +380,7 @@ class Simulation:
                     self.counts["late"] += 1
                 line = json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode()
                 family = event["type"]
-                emitted = Emitted(line, family, key=str(partition_key(event)).encode())
+                emitted = Emitted(line, family, key=str(input_key(event)).encode())
                 order += 1
                 heapq.heappush(pending, (arrival, order, emitted))
                 self.counts["events"] += 1

@@ -1,18 +1,16 @@
-"""The vox worker: one process, two stages, one ClickHouse thread.
+"""The vox worker: one process, an ingest stage and the keyed stages, one ClickHouse thread.
 
-* ingest (`vox.worker.ingest`): the input topics, read in batches with a consumer of its own,
-  validated (`vox.core.triage`), written to ClickHouse (`vox.worker.sink`), routed into signals that go
-  to `vox.signals`, one message per partition per batch;
-* scoring (`vox.worker.scoring`): a Faust agent on `vox.signals`, with the customer states in a
-  changelogged Faust table, writing scores and announcing moves on `vox.segments`.
+* ingest (`vox.worker.ingest`, `vox.worker.sink`): the input topics, read in batches with a
+  consumer of its own, validated (`vox.core.triage`), written to `interactions`, and routed into
+  the keyed records of every keyed stage, one message per partition per batch;
+* each keyed stage (`vox.core.stage`, run by `vox.worker.stage`): a Faust agent on its topic,
+  its states in a changelogged Faust table, writing its rows and publishing its messages. The
+  customer scoring is one (`vox.core.customers.stage`); `VOX_STAGES` adds others.
 
-Thin shell: Faust brings the scoring stage's group, rebalancing, table recovery and the web
-server (/metrics). Messages are raw bytes everywhere (no Faust codec), so pydantic-core parses
-each payload exactly once.
-
-Delivery: each stage advances its offsets only after its batch is durable (ingest commits after
-`write_batch`; the scoring agent acknowledges a batch when it asks for the next one). A crash
-replays the uncommitted tail, which both stages recognise.
+Every batch, of every stage, is made durable in the order of `vox.worker.commit`, and its
+offsets advance after that. Thin shell: Faust brings the stages' group, rebalancing, table
+recovery and the web server (/metrics, /healthz). Messages are raw bytes everywhere (no Faust
+codec), so pydantic-core parses each payload exactly once.
 """
 
 from __future__ import annotations
@@ -22,35 +20,36 @@ import logging
 import os
 import signal
 import time
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Sequence
 
 import faust
 from aiokafka import ConsumerRecord
-from aiokafka.partitioner import murmur2
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from vox.worker.continuity import SAVE_INTERVAL_S, ContinuityGuard, read_hole
+from vox.clickhouse.store import Store
+from vox.clickhouse.tables import VoxTables
+from vox.core.keys import KeyPartitions
+from vox.core.stage import KeyedStage
+from vox.core.triage import RawMessage, Rejection
+from vox.forget import load_forgotten
+from vox.kafka.holes import read_hole
+from vox.kafka.topics import bootstrap, ingest_group, topic_names
+from vox.metrics import WorkerMetrics
+from vox.settings import Settings
+from vox.stages import declared_stages
+from vox.worker.continuity import SAVE_INTERVAL_S, ContinuityGuard
 from vox.worker.health import Health
 from vox.worker.ingest import IngestLoop, raw_record
 from vox.worker.retry import Patient
-from vox.worker.routing import StoreBackedRouter
-from vox.worker.scoring import ScoreSink, SignalRecord
-from vox.worker.sink import IngestSink
-from vox.forget import load_forgotten
-from vox.metrics import WorkerMetrics
-from vox.core.customers.engine import Transition
-from vox.core.customers.rows import segment_message
-from vox.core.customers.signals import Signal, pack
-from vox.settings import Settings
-from vox.clickhouse.store import Store
-from vox.kafka.topics import bootstrap, ingest_group, topic_names
-from vox.core.triage import RawMessage, Rejection
+from vox.worker.sink import IngestSink, Route
+from vox.worker.stage import KeyedMessage, StageRunner
 
 log = logging.getLogger("vox.worker")
 
 LAG_REPORT_INTERVAL_S = 2.0
-SIGNALS_PER_MESSAGE = 2000  # about 200 KB of JSON: far below Kafka's 1 MB message limit
+RECORDS_PER_MESSAGE = 2000  # about 200 KB of JSON: far below Kafka's 1 MB message limit
 # Largest original payload re-published on the DLQ: below the producer's 1 MB request limit with
 # headers and batch overhead. A larger one goes out cut, with `vox-truncated` giving its size;
 # `dead_letters` keeps it whole.
@@ -59,34 +58,13 @@ END_OFFSETS_TIMEOUT_S = 5.0
 FORGOTTEN_REFRESH_S = 10.0
 
 
-class SignalPartitions:
-    """The `vox.signals` partition of a customer: the one the producer's default partitioner
-    (murmur2 of the key, as in the Java client) picks for the customer id, which is where the
-    Faust table (`use_partitioner`) keeps the customer's state. Memoised, bounded."""
-
-    CAPACITY = 1_000_000
-
-    def __init__(self, partitions: int):
-        self.partitions = partitions
-        self.known: dict[str, int] = {}
-
-    def __call__(self, customer_id: str) -> int:
-        found = self.known.get(customer_id)
-        if found is None:
-            if len(self.known) >= self.CAPACITY:
-                self.known.clear()
-            found = self.known[customer_id] = (murmur2(customer_id.encode()) & 0x7FFFFFFF) % self.partitions
-        return found
+def keyed_message(message: faust.types.Message | ConsumerRecord) -> KeyedMessage:
+    return KeyedMessage(message.topic, message.key, message.value, message.partition, message.offset)
 
 
-def signal_record(message: faust.types.Message | ConsumerRecord) -> SignalRecord:
-    return SignalRecord(message.topic, message.key, message.value, message.partition, message.offset)
-
-
-def build_app(settings: Settings, store: Store, metrics: WorkerMetrics) -> faust.App:
-    names = topic_names(settings)
+def faust_app(settings: Settings) -> faust.App:
     brokers = ";".join(f"kafka://{server.strip()}" for server in bootstrap(settings).split(","))
-    app = faust.App(
+    return faust.App(
         settings.consumer_group,
         broker=brokers,
         datadir=str(settings.home.resolve() / "faust"),
@@ -113,37 +91,66 @@ def build_app(settings: Settings, store: Store, metrics: WorkerMetrics) -> faust
         broker_session_timeout=settings.consumer_session_timeout_s,
         broker_heartbeat_interval=settings.consumer_session_timeout_s / 5,
     )
-    dlq = app.topic(names.dlq, key_type=bytes, value_type=bytes)
 
-    async def publish_dead_letters(rejections: Sequence[Rejection]) -> None:
-        """Original bytes to the DLQ, with where they came from and why in headers; awaited
-        until the broker has them, before the batch's offsets may be committed."""
-        pending = []
-        for rejection in rejections:
-            message = rejection.message
-            headers = {
-                "vox-source-topic": message.topic.encode(),
-                "vox-source-partition": str(message.partition).encode(),
-                "vox-source-offset": str(message.offset).encode(),
-                "vox-reason-class": rejection.reason_class.encode(),
-                "vox-reason": rejection.reason.encode("utf-8", errors="replace")[:4000],
-            }
-            key = f"{message.topic}:{message.partition}:{message.offset}".encode()
-            value = message.value or b""
-            if len(value) > DLQ_MAX_VALUE_BYTES:
-                headers["vox-truncated"] = str(len(value)).encode()
-                value = value[:DLQ_MAX_VALUE_BYTES]
-            pending.append(await dlq.send(key=key, value=value, headers=headers))
-        for future in pending:
-            await future
 
-    signals = app.topic(names.signals, key_type=bytes, value_type=bytes)
-    segments = app.topic(names.segments, key_type=bytes, value_type=bytes)
-    # Customer states, keyed like `vox.signals` (the producer's partitioner on the customer id),
-    # so a customer's state and signals live in the same partition number.
-    # (the app's serializers are raw: the table stores our own bytes)
-    customers = app.Table("vox-customers", key_type=bytes, value_type=bytes, partitions=settings.topic_partitions,
-                          use_partitioner=True)  # fmt: skip
+async def send_all(sends: Sequence) -> None:
+    """Send every message, then wait until the broker has them all: one round trip for many."""
+    pending = [await topic.send(**message) for topic, message in sends]
+    for future in pending:
+        await future
+
+
+def dead_letter_message(rejection: Rejection) -> dict:
+    """Original bytes for the DLQ, with where they came from and why in headers."""
+    message = rejection.message
+    headers = {
+        "vox-source-topic": message.topic.encode(),
+        "vox-source-partition": str(message.partition).encode(),
+        "vox-source-offset": str(message.offset).encode(),
+        "vox-reason-class": rejection.reason_class.encode(),
+        "vox-reason": rejection.reason.encode("utf-8", errors="replace")[:4000],
+    }
+    value = message.value or b""
+    if len(value) > DLQ_MAX_VALUE_BYTES:
+        headers["vox-truncated"] = str(len(value)).encode()
+        value = value[:DLQ_MAX_VALUE_BYTES]
+    return {"key": f"{message.topic}:{message.partition}:{message.offset}".encode(), "value": value, "headers": headers}
+
+
+@dataclass
+class Worker:
+    """What `build_app` wires together, for the pieces that register on the Faust app."""
+
+    settings: Settings
+    app: faust.App
+    tables: VoxTables
+    metrics: WorkerMetrics
+    health: Health
+    patient: Patient
+    sink: IngestSink | None = None
+    runners: list[tuple[StageRunner, faust.TopicT]] = field(default_factory=list)
+    failure: str | None = None
+
+    def topic(self, suffix: str) -> faust.TopicT:
+        return self.app.topic(self.settings.topic(suffix), key_type=bytes, value_type=bytes)
+
+    def stop(self, reason: str) -> None:
+        """A worker that no longer works must not look alive: stop it, say why, exit non-zero
+        (`run_worker`), so that its supervisor restarts it."""
+        if self.failure is not None:
+            return  # stopping already: the first reason is the one reported
+        log.critical("stopping the worker: %s", reason)
+        self.failure = reason
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    def guard(self, on_filled=None) -> ContinuityGuard:  # noqa: ANN001
+        extra = {"to_record": keyed_message, "on_filled": on_filled} if on_filled else {"to_record": raw_record}
+        return ContinuityGuard(self.tables, self.settings.consumer_group, self.patient, self.metrics,
+                               partial(read_hole, bootstrap(self.settings)), **extra)  # fmt: skip
+
+
+def build_app(settings: Settings, store: Store, metrics: WorkerMetrics) -> faust.App:
+    app = faust_app(settings)
     health = Health(settings.stall_timeout_s, settings.stall_exit_s, started_at=time.monotonic())
 
     def write_failed(exc: BaseException) -> None:
@@ -152,155 +159,183 @@ def build_app(settings: Settings, store: Store, metrics: WorkerMetrics) -> faust
 
     patient = Patient(settings.write_retry_max_s, on_failure=write_failed, on_duration=metrics.write_seconds.observe,
                       on_recovery=health.recovered)  # fmt: skip
+    worker = Worker(settings, app, VoxTables(store), metrics, health, patient)
+    routes = [add_keyed_stage(worker, stage) for stage in declared_stages(settings)]
+    add_ingest(worker, routes)
+    add_forgotten_refresh(worker)
+    add_timers(worker)
+    add_pages(worker)
+    app.vox_worker = worker  # type: ignore[attr-defined] - `run_worker` closes the sink and reads the failure
+    return app
 
-    partition_of = SignalPartitions(settings.topic_partitions)
 
-    async def publish_signals(batch: Sequence[Signal]) -> None:
-        """A batch's signals, one message per partition (in chunks), in the batch's order: each
-        signal goes to the partition its customer's key hashes to, where the customer's state
-        lives, and the scoring stage handles a few messages per batch instead of one per event."""
-        per_partition: dict[int, list[Signal]] = {}
-        for signal in batch:
-            per_partition.setdefault(partition_of(signal.customer_id), []).append(signal)
-        pending = [await signals.send(value=pack(group[i : i + SIGNALS_PER_MESSAGE]), partition=partition)
-                   for partition, group in per_partition.items()
-                   for i in range(0, len(group), SIGNALS_PER_MESSAGE)]  # fmt: skip
-        for future in pending:
-            await future
-        metrics.signals_published.inc(len(batch))
+def add_keyed_stage(worker: Worker, stage: KeyedStage) -> Route:
+    """The stage's topic, table, agent and runner; returns how ingest routes to it."""
+    settings, app = worker.settings, worker.app
+    topic = worker.topic(stage.topic)
+    outputs = {suffix: worker.topic(suffix) for suffix in stage.outputs}
+    # states keyed like the stage's topic (the producer's partitioner on the key), so a key's
+    # state and records live in the same partition number; raw bytes: our own format
+    table = app.Table(stage.table, key_type=bytes, value_type=bytes, partitions=settings.topic_partitions,
+                      use_partitioner=True)  # fmt: skip
 
-    async def publish_transitions(moves: Sequence[Transition]) -> None:
-        pending = [await segments.send(key=t.customer_id.encode(), value=segment_message(t)) for t in moves]
-        for future in pending:
-            await future
+    async def publish_outputs(messages: list[tuple[str, bytes, bytes]]) -> None:
+        await send_all([(outputs[suffix], {"key": key, "value": value}) for suffix, key, value in messages])
 
-    sink = IngestSink(store, names.inputs, publish_dead_letters, metrics, patient=patient,
-                      router=StoreBackedRouter(settings.scoring, store), publish_signals=publish_signals,
-                      max_clock_skew_s=settings.max_clock_skew_s)  # fmt: skip
-    score_sink = ScoreSink(store, settings.scoring, customers, publish_transitions, patient, metrics)
-    sink.forgotten = load_forgotten(store)
+    runner = StageRunner(stage, stage.logic(settings), table, worker.tables.insert_rows, publish_outputs,
+                         worker.patient, worker.metrics)  # fmt: skip
+    worker.runners.append((runner, topic))
 
-    @app.timer(interval=FORGOTTEN_REFRESH_S)
-    async def refresh_forgotten() -> None:
-        """Customers forgotten (`vox forget`) while the worker runs: ingest drops their events
-        from now on, and the scoring stage drops their state (a tombstone in its changelog)."""
-        forgotten = await patient.call(load_forgotten, store)
-        new = forgotten.keys - sink.forgotten.keys
-        sink.forgotten = forgotten
-        if new:
-            score_sink.forget(new)
-    app.vox_sink = sink  # type: ignore[attr-defined]
-
-    def acknowledge(records: Sequence[RawMessage | SignalRecord]) -> None:
+    def acknowledge(records: Sequence[KeyedMessage]) -> None:
         """Records read back from a hole are written: let Faust's commit move past them too."""
         for r in records:
             app.consumer.ack(faust.types.Message(r.topic, r.partition, r.offset, 0.0, 0, None, None, None, None))
 
-    read_back = partial(read_hole, bootstrap(settings))
-    # the ingest stage commits the highest offset of each written batch: filled holes need no ack
-    guard_ingest = ContinuityGuard(store, settings.consumer_group, patient, metrics, read_back, to_record=raw_record)
-    guard_score = ContinuityGuard(store, settings.consumer_group, patient, metrics, read_back,
-                                  to_record=signal_record, on_filled=acknowledge)  # fmt: skip
+    guard = worker.guard(on_filled=acknowledge)
+    app.on_partitions_revoked.connect(partial(_forget_revoked, guard))
+    app.timer(interval=SAVE_INTERVAL_S, name=f"vox-save-{stage.name}")(guard.flush)
+    app.on_before_shutdown.connect(partial(_flush_at_exit, guard))
 
-    @app.on_partitions_revoked.connect
-    async def forget_revoked(sender: faust.App, revoked: set, **kwargs) -> None:  # noqa: ANN003 - Faust signal
-        guard_score.forget([(tp.topic, tp.partition) for tp in revoked])
+    async def run(stream: faust.StreamT) -> None:
+        try:
+            async for events in stream.take_events(settings.batch_max_events * 2, within=settings.batch_max_wait_s):
+                batch = await guard.complete([keyed_message(event.message) for event in events])
+                await runner.write_batch(batch, mark=partial(guard.written, batch))
+                worker.health.progressed(stage.name, time.monotonic())
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - Faust would log it and leave the stage dead
+            log.debug("%s failure", stage.name, exc_info=True)
+            worker.stop(f"its {stage.name} stage failed: {exc}")
+
+    app.agent(topic, name=f"vox-{stage.name}")(run)
+    return Route(stage.router(settings), partial(publish_keyed, worker, stage, topic, KeyPartitions(settings.topic_partitions)))
+
+
+async def publish_keyed(worker: Worker, stage: KeyedStage, topic: faust.TopicT, partition_of: KeyPartitions,
+                        records: Sequence) -> None:  # fmt: skip
+    """A batch's records, one message per partition (in chunks), in the batch's order: each
+    record goes to the partition its key hashes to, where the key's state lives."""
+    per_partition: dict[int, list] = {}
+    for record in records:
+        per_partition.setdefault(partition_of(stage.key_of(record)), []).append(record)
+    await send_all([(topic, {"value": stage.pack(group[i : i + RECORDS_PER_MESSAGE]), "partition": partition})
+                    for partition, group in per_partition.items()
+                    for i in range(0, len(group), RECORDS_PER_MESSAGE)])  # fmt: skip
+    worker.metrics.signals_published.labels(stage.name).inc(len(records))
+
+
+async def _forget_revoked(guard: ContinuityGuard, sender: faust.App, revoked: set, **kwargs) -> None:  # noqa: ANN003
+    guard.forget([(tp.topic, tp.partition) for tp in revoked])
+
+
+async def _flush_at_exit(guard: ContinuityGuard, sender: faust.App, **kwargs) -> None:  # noqa: ANN003 - Faust signal
+    await guard.flush()
+
+
+def add_ingest(worker: Worker, routes: list[Route]) -> None:
+    settings, names = worker.settings, topic_names(worker.settings)
+    dlq = worker.topic("dlq")
+
+    async def publish_dead_letters(rejections: Sequence[Rejection]) -> None:
+        await send_all([(dlq, dead_letter_message(r)) for r in rejections])
+
+    worker.sink = sink = IngestSink(worker.tables, names.inputs, publish_dead_letters, worker.metrics,
+                                    patient=worker.patient, routes=routes, memory=worker.tables,
+                                    max_clock_skew_s=settings.max_clock_skew_s)  # fmt: skip
+    sink.forgotten = load_forgotten(worker.tables)
+    # the ingest stage commits the highest offset of each written batch: filled holes need no ack
+    guard = worker.guard()
+    worker.app.timer(interval=SAVE_INTERVAL_S, name="vox-save-ingest")(guard.flush)
+    worker.app.on_before_shutdown.connect(partial(_flush_at_exit, guard))
 
     async def write_input_batch(records: Sequence[RawMessage]) -> None:
-        batch = await guard_ingest.complete(records)
-        report = await sink.write_batch(batch)
-        await guard_ingest.written(batch)
-        health.progressed("ingest", time.monotonic())
-        log.debug("batch: %s", report)
+        batch = await guard.complete(records)
+        await sink.write_batch(batch, mark=partial(guard.written, batch))
+        worker.health.progressed("ingest", time.monotonic())
 
-    ingest_loop = IngestLoop(bootstrap(settings), ingest_group(settings.consumer_group), list(names.inputs),
-                             write_input_batch, max_events=settings.batch_max_events,
-                             max_wait_s=settings.batch_max_wait_s,
-                             session_timeout_s=settings.consumer_session_timeout_s, on_revoked=guard_ingest.forget)  # fmt: skip
-    app.vox_failure = None  # type: ignore[attr-defined]
+    loop = IngestLoop(bootstrap(settings), ingest_group(settings.consumer_group), list(names.inputs),
+                      write_input_batch, max_events=settings.batch_max_events, max_wait_s=settings.batch_max_wait_s,
+                      session_timeout_s=settings.consumer_session_timeout_s, on_revoked=guard.forget)  # fmt: skip
+    worker.app.vox_ingest_loop = loop  # type: ignore[attr-defined] - read by the lag report
 
-    def stop_worker(reason: str) -> None:
-        """A worker that no longer works must not look alive: stop it, say why, exit non-zero
-        (`run_worker`), so that its supervisor restarts it."""
-        if app.vox_failure is not None:  # type: ignore[attr-defined]
-            return  # stopping already: the first reason is the one reported
-        log.critical("stopping the worker: %s", reason)
-        app.vox_failure = reason  # type: ignore[attr-defined]
-        os.kill(os.getpid(), signal.SIGTERM)
-
-    @app.task
     async def ingest() -> None:
         try:
-            await ingest_loop.run()
+            await loop.run()
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - reported, then the worker stops
             log.debug("ingest failure", exc_info=True)
-            stop_worker(f"its ingest stage failed: {exc}")
+            worker.stop(f"its ingest stage failed: {exc}")
 
-    @app.agent(signals, name="vox-score")
-    async def score(stream: faust.StreamT) -> None:
-        try:
-            async for events in stream.take_events(settings.batch_max_events * 2, within=settings.batch_max_wait_s):
-                batch = await guard_score.complete([signal_record(event.message) for event in events])
-                await score_sink.write_batch(batch)
-                await guard_score.written(batch)
-                health.progressed("scoring", time.monotonic())
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - Faust would log it and leave the stage dead
-            log.debug("scoring failure", exc_info=True)
-            stop_worker(f"its scoring stage failed: {exc}")
+    worker.app.task(ingest)
 
-    @app.timer(interval=SAVE_INTERVAL_S)
-    async def save_watermarks() -> None:
-        for guard in (guard_ingest, guard_score):
-            await guard.flush()
 
-    @app.on_before_shutdown.connect
-    async def save_watermarks_at_exit(sender: faust.App, **kwargs) -> None:  # noqa: ANN003 - Faust signal
-        await save_watermarks()
+def add_forgotten_refresh(worker: Worker) -> None:
+    async def refresh_forgotten() -> None:
+        """Customers forgotten (`vox forget`) while the worker runs: ingest drops their events
+        from now on, and the keyed stages drop their state (a tombstone in the changelog)."""
+        assert worker.sink is not None
+        forgotten = await worker.patient.call(load_forgotten, worker.tables)
+        new = forgotten.keys - worker.sink.forgotten.keys
+        worker.sink.forgotten = forgotten
+        if new:
+            for runner, _ in worker.runners:
+                runner.forget(new)
 
-    async def end_offsets(consumer, partitions: list) -> dict:  # noqa: ANN001 - aiokafka or Faust consumer
-        """The partitions' end offsets, asked of the broker: unlike the fetcher's high-water
-        marks they keep growing while a stage is paused on an outage. Unanswered: {}."""
-        if not partitions:
-            return {}
-        if consumer is app.consumer:  # Faust's: its fetcher runs on, so its marks stay fresh
-            return {tp: consumer.highwater(tp) for tp in partitions if consumer.highwater(tp) is not None}
-        try:
-            return await asyncio.wait_for(consumer.end_offsets(partitions), END_OFFSETS_TIMEOUT_S)
-        except Exception as exc:  # noqa: BLE001 - the broker away: keep the last figures
-            log.info("end offsets not available: %s", exc)
-            return {}
+    worker.app.timer(interval=FORGOTTEN_REFRESH_S)(refresh_forgotten)
 
-    @app.timer(interval=LAG_REPORT_INTERVAL_S)
+
+async def end_offsets(app: faust.App, consumer, partitions: list) -> dict:  # noqa: ANN001 - aiokafka or Faust's
+    """The partitions' end offsets, asked of the broker: unlike the fetcher's high-water marks
+    they keep growing while a stage is paused on an outage. Unanswered: {}."""
+    if not partitions:
+        return {}
+    if consumer is app.consumer:  # Faust's: its fetcher runs on, so its marks stay fresh
+        return {tp: consumer.highwater(tp) for tp in partitions if consumer.highwater(tp) is not None}
+    try:
+        return await asyncio.wait_for(consumer.end_offsets(partitions), END_OFFSETS_TIMEOUT_S)
+    except Exception as exc:  # noqa: BLE001 - the broker away: keep the last figures
+        log.info("end offsets not available: %s", exc)
+        return {}
+
+
+def add_timers(worker: Worker) -> None:
+    app, metrics, health = worker.app, worker.metrics, worker.health
+    names = topic_names(worker.settings)
+    stage_topics = {topic.get_topic_name(): runner.stage.name for runner, topic in worker.runners}
+
     async def report_lag() -> None:
-        for stage, consumer in (("ingest", ingest_loop.consumer), ("scoring", app.consumer)):
-            mine = [tp for tp in (consumer.assignment() if consumer is not None else ())
-                    if tp.topic in names.inputs or tp.topic == names.signals]  # not the changelog: no work  # fmt: skip
-            total = None
-            for tp, end in (await end_offsets(consumer, mine)).items():
+        ingest_consumer = app.vox_ingest_loop.consumer  # type: ignore[attr-defined]
+        for stage, consumer, topics in (("ingest", ingest_consumer, set(names.inputs)),
+                                        ("keyed", app.consumer, set(stage_topics))):  # fmt: skip
+            # the changelogs are Faust's to read: no work of ours
+            mine = [tp for tp in (consumer.assignment() if consumer is not None else ()) if tp.topic in topics]
+            behind: dict[str, int] = {}
+            for tp, end in (await end_offsets(app, consumer, mine)).items():
                 processed = metrics.processed.get((tp.topic, tp.partition))
                 position = processed + 1 if processed is not None else await consumer.position(tp)
                 if position is not None:
                     lag = max(0, end - position)
                     metrics.lag.labels(tp.topic, str(tp.partition)).set(lag)
-                    total = (total or 0) + lag
-            if total is not None:
-                health.behind(stage, total)
+                    name = stage if stage == "ingest" else stage_topics[tp.topic]
+                    behind[name] = behind.get(name, 0) + lag
+            for name, lag in behind.items():
+                health.behind(name, lag)
         if reason := health.should_exit(time.monotonic()):
-            stop_worker(f"stalled: {reason}")
+            worker.stop(f"stalled: {reason}")
 
-    @app.page("/metrics")
+    app.timer(interval=LAG_REPORT_INTERVAL_S)(report_lag)
+
+
+def add_pages(worker: Worker) -> None:
     async def metrics_page(web, request):  # noqa: ANN001 - Faust's view signature
         # the exposition format's content type with its version, as Prometheus negotiates it
-        return web.bytes(metrics.render(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+        return web.bytes(worker.metrics.render(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
-    @app.page("/healthz")
     async def healthz(web, request):  # noqa: ANN001
-        verdict = health.verdict(time.monotonic())
+        verdict = worker.health.verdict(time.monotonic())
         return web.json(verdict, status=200 if verdict["status"] == "ok" else 503)
 
-    return app
-
+    worker.app.page("/metrics")(metrics_page)
+    worker.app.page("/healthz")(healthz)

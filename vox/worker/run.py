@@ -12,6 +12,7 @@ from vox.metrics import WorkerMetrics
 from vox.clickhouse.migrations import migrate
 from vox.errors import VoxError
 from vox.settings import Settings
+from vox.stages import declared_stages
 from vox.clickhouse.store import open_store
 from vox.kafka.topics import admin_client, bootstrap, create_topics
 
@@ -37,7 +38,7 @@ def run_worker(settings: Settings) -> None:
     preflight(settings)
     store = open_store(settings.clickhouse)
     try:
-        migrate(store)
+        migrate(store, declared_stages(settings))
         app = build_app(settings, store, WorkerMetrics())
         heap.settle()
         worker = faust.Worker(app, loglevel=FAUST_LOG_LEVELS[settings.log_level], quiet=True)
@@ -49,8 +50,8 @@ def run_worker(settings: Settings) -> None:
         except SystemExit:
             pass
         finally:
-            app.vox_sink.close()  # type: ignore[attr-defined] - also stops the shared ClickHouse thread
-        if app.vox_failure is not None:  # type: ignore[attr-defined]
-            raise VoxError(f"the worker stopped: {app.vox_failure}")  # type: ignore[attr-defined]
+            app.vox_worker.patient.close()  # type: ignore[attr-defined] - stops the shared ClickHouse thread
+        if app.vox_worker.failure is not None:  # type: ignore[attr-defined]
+            raise VoxError(f"the worker stopped: {app.vox_worker.failure}")  # type: ignore[attr-defined]
     finally:
         store.close()

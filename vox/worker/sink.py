@@ -9,43 +9,57 @@ already stored (a replay after a restart, a producer resending an event) and ski
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-import hashlib
+from dataclasses import dataclass, field
+from functools import partial
 from datetime import datetime, timedelta, timezone
 from collections import Counter
-from itertools import groupby
-from typing import TYPE_CHECKING, Awaitable, Callable, Sequence
+from typing import Awaitable, Callable, Sequence
 
 from vox.schemas import Event
 from vox.worker.retry import Patient
 from vox.errors import RefusedError
-from vox.forget import Forgotten
+from vox.core.forgotten import Forgotten
 from vox.core.interactions import (
-    DEAD_LETTER_COLUMNS,
     DIGEST,
     EVENT_ID,
-    INTERACTION_COLUMNS,
     SOURCE_OFFSET,
     SOURCE_PARTITION,
     SOURCE_TOPIC,
+    dead_letter_position,
     dead_letter_row,
     interaction_row,
 )
 from vox.metrics import WorkerMetrics
-from vox.core.customers.signals import source_id
-from vox.clickhouse.store import Store, in_list
+from vox.core.keys import source_id
+from vox.core.ports import EventTables, RoutingMemory
+from vox.core.stage import StageRouter
+from vox.worker.commit import Commit, Step, nothing
 from vox.core.triage import RawMessage, Rejection, triage
-
-if TYPE_CHECKING:
-    from vox.worker.routing import StoreBackedRouter
-    from vox.core.customers.signals import Signal
 
 log = logging.getLogger("vox.sink")
 
 REFUSALS_BEFORE_BLAMING_THE_TABLE = 8  # single rows refused, none accepted: the table is at fault
-KEY_LOOKUP_CHUNK = 8000  # hashes per key look-up: about 170 KB of SQL, under max_query_size (256 KiB)
 DeadLetterPublisher = Callable[[Sequence[Rejection]], Awaitable[None]]
-SignalPublisher = Callable[[Sequence["Signal"]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Route:
+    """A keyed stage as ingest sees it: its router, and how its records are published."""
+
+    router: StageRouter
+    publish: Callable[[Sequence], Awaitable[None]]
+
+
+@dataclass
+class _Batch:
+    now: datetime
+    valid: list  # (event, message) of every valid message
+    accepted: list  # the same, but for forgotten customers' (redacted)
+    rejected: list[Rejection]
+    events: dict[str, tuple[Event, RawMessage]] = field(default_factory=dict)  # first copies, by id
+    fresh: list[tuple] = field(default_factory=list)  # their rows, for those not stored yet
+    routed: list[tuple[Route, list]] = field(default_factory=list)
+    refused: list[tuple[tuple, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -56,11 +70,6 @@ class BatchReport:
     duplicates: int
 
 
-def event_key(event_id: str) -> int:
-    """ClickHouse's halfMD5(event_id): the hash the `event_keys` table is sorted by."""
-    return int.from_bytes(hashlib.md5(event_id.encode()).digest()[:8], "big")
-
-
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -68,21 +77,22 @@ def utcnow() -> datetime:
 class IngestSink:
     def __init__(
         self,
-        store: Store,
+        tables: EventTables,
         family_of_topic: dict[str, str],
         publish_dead_letters: DeadLetterPublisher,
         metrics: WorkerMetrics,
         patient: Patient | None = None,
         clock: Callable[[], datetime] = utcnow,
-        router: "StoreBackedRouter | None" = None,
-        publish_signals: SignalPublisher | None = None,
+        routes: Sequence[Route] = (),
+        memory: RoutingMemory | None = None,
         max_clock_skew_s: float = 86_400.0,
     ):
         self.max_clock_skew = timedelta(seconds=max_clock_skew_s)
         self.votes_dropped = 0  # the router's count of unresolved votes, already in the metric
         self.forgotten = Forgotten()  # filled from ClickHouse by the worker and `vox replay`
-        self.router, self.publish_signals = router, publish_signals
-        self.store = store
+        self.routes = routes  # the keyed stages routed to (none in `vox replay`: it routes itself)
+        self.memory = memory  # what routers recall from (the tables themselves in the worker)
+        self.tables = tables
         self.family_of_topic = family_of_topic
         self.publish_dead_letters = publish_dead_letters
         self.metrics = metrics
@@ -90,45 +100,58 @@ class IngestSink:
         self.patient = patient or Patient(on_failure=lambda _: metrics.write_errors.inc(),
                                           on_duration=metrics.write_seconds.observe)  # fmt: skip
 
-    async def write_batch(self, messages: Sequence[RawMessage]) -> BatchReport:
+    async def write_batch(self, messages: Sequence[RawMessage], mark: Step = nothing) -> BatchReport:
+        """Validate, route and write a batch, in the commit order of `vox.worker.commit`
+        (`mark`: the caller's watermark step)."""
+        batch = await self._prepare(messages)
+        await Commit(announce=partial(self._announce, batch), store=partial(self._store, batch), mark=mark).run()
+        written = len(batch.fresh) - len(batch.refused)
+        duplicates = len(batch.accepted) - len(batch.fresh)
+        self._count(messages, batch.valid, batch.rejected, duplicates)
+        return BatchReport(len(messages), written, len(batch.rejected), duplicates)
+
+    async def _prepare(self, messages: Sequence[RawMessage]) -> "_Batch":
+        """Triage, the first copy of each event id, which are not stored yet, their keyed records."""
         now = self.clock()
         sorted_out = triage(messages, self.family_of_topic, now + self.max_clock_skew)
-        accepted = self.without_forgotten(sorted_out.accepted)
+        batch = _Batch(now, sorted_out.accepted, self.without_forgotten(sorted_out.accepted),
+                       self.forgotten_rejections_dropped(sorted_out.rejected))  # fmt: skip
         rows: dict[str, tuple] = {}
-        events: dict[str, tuple[Event, RawMessage]] = {}
-        for event, message in accepted:
+        for event, message in batch.accepted:
             row = interaction_row(event, message, now)
             first = rows.get(event.event_id)
             if first is None:  # the first copy wins
                 rows[event.event_id] = row
-                events[event.event_id] = (event, message)
+                batch.events[event.event_id] = (event, message)
             elif first[DIGEST] != row[DIGEST]:
                 self.metrics.resent_changed.inc()
-        rejected = self.forgotten_rejections_dropped(sorted_out.rejected)
-        if rejected:
-            await self.patient.send(self.publish_dead_letters, rejected)
-        fresh = await self.patient.call(self._not_yet_stored, list(rows.values()))
-        if self.router is not None and self.publish_signals is not None and fresh:
-            # Signals go out before the rows go in: a crash between the two re-sends signals
-            # (each customer's state recognises them) rather than losing them. Look-ups run on
-            # the ClickHouse thread, the pure routing on the event loop.
-            new_events = [events[row[EVENT_ID]][0] for row in fresh]
-            await self.patient.call(self.router.recall, new_events)
-            signals = self.router.signals_of(new_events, [(source_id(row[SOURCE_TOPIC], row[SOURCE_PARTITION]),
-                                                           row[SOURCE_OFFSET]) for row in fresh])  # fmt: skip
-            await self.patient.send(self.publish_signals, signals)
-            self._count_unresolved_votes(self.router.content.dropped)
-        refused = await self.patient.call(self._insert_interactions, fresh)
-        if refused:
-            # ClickHouse refused these rows alone (their signals are out already: documented)
-            late = [Rejection(events[row[EVENT_ID]][1], "store_refused", reason) for row, reason in refused]
+        batch.fresh = await self.patient.call(self._not_yet_stored, list(rows.values()))
+        if self.routes and batch.fresh:
+            new_events = [batch.events[row[EVENT_ID]][0] for row in batch.fresh]
+            positions = [(source_id(row[SOURCE_TOPIC], row[SOURCE_PARTITION]), row[SOURCE_OFFSET]) for row in batch.fresh]
+            for route in self.routes:
+                # look-ups on the ClickHouse thread, the pure routing on the event loop
+                if self.memory is not None:
+                    await self.patient.call(route.router.recall, self.memory, new_events)
+                batch.routed.append((route, route.router.records_of(new_events, positions)))
+        return batch
+
+    async def _announce(self, batch: "_Batch") -> None:
+        if batch.rejected:
+            await self.patient.send(self.publish_dead_letters, batch.rejected)
+        for route, records in batch.routed:
+            await self.patient.send(route.publish, records)
+            self._count_unresolved_votes(route.router)
+
+    async def _store(self, batch: "_Batch") -> None:
+        batch.refused = await self.patient.call(self._insert_interactions, batch.fresh)
+        if batch.refused:
+            # ClickHouse refused these rows alone: dead letters, announced now (their keyed
+            # records are out already: documented in the README)
+            late = [Rejection(batch.events[row[EVENT_ID]][1], "store_refused", reason) for row, reason in batch.refused]
             await self.patient.send(self.publish_dead_letters, late)
-            rejected += late
-        await self.patient.call(self._insert_dead_letters, [dead_letter_row(r, now) for r in rejected])
-        written = len(fresh) - len(refused)
-        duplicates = len(accepted) - len(fresh)
-        self._count(messages, sorted_out.accepted, rejected, duplicates)
-        return BatchReport(len(messages), written, len(rejected), duplicates)
+            batch.rejected = batch.rejected + late
+        await self.patient.call(self._insert_dead_letters, [dead_letter_row(r, batch.now) for r in batch.rejected])
 
     def without_forgotten(self, accepted: list[tuple[Event, RawMessage]]) -> list[tuple[Event, RawMessage]]:
         """Events of forgotten customers dropped (counted), their id stripped from others'."""
@@ -149,7 +172,10 @@ class IngestSink:
             self.metrics.forgotten.inc(len(rejected) - len(kept))
         return kept
 
-    def _count_unresolved_votes(self, dropped: int) -> None:
+    def _count_unresolved_votes(self, router: object) -> None:
+        # the customers router gives up on votes whose content never shows up (`ContentIndex`)
+        content = getattr(router, "content", None)
+        dropped = content.dropped if content is not None else 0
         if dropped > self.votes_dropped:
             self.metrics.votes_unresolved.inc(dropped - self.votes_dropped)
             self.votes_dropped = dropped
@@ -193,7 +219,7 @@ class IngestSink:
         def insert(rows: list[tuple]) -> None:
             nonlocal accepted_any
             try:
-                self.store.insert("interactions", INTERACTION_COLUMNS, rows)
+                self.tables.insert_interactions(rows)
                 accepted_any = True
             except RefusedError as exc:
                 if len(rows) > 1:
@@ -210,25 +236,16 @@ class IngestSink:
 
     def _insert_dead_letters(self, dead: list[tuple]) -> None:
         fresh_dead = self._dead_letters_not_yet_stored(dead)
-        self.store.insert("dead_letters", DEAD_LETTER_COLUMNS, fresh_dead)
+        self.tables.insert_dead_letters(fresh_dead)
         if len(fresh_dead) < len(dead):
             self.metrics.duplicates.labels("dead_letters").inc(len(dead) - len(fresh_dead))
 
     def _not_yet_stored(self, rows: list[tuple]) -> list[tuple]:
         """The rows whose event id is not stored yet, whatever else the stored copy says: the
-        first copy of an id wins. `event_keys` (migration 6) holds every stored id by its hash;
-        a hit is compared by id (a hash collision is another event), and a resend whose content
-        differs from the stored copy is counted."""
+        first copy of an id wins, and a resend whose content differs from it is counted."""
         if not rows:
             return rows
-        db = self.store.database
-        keys = list({event_key(row[EVENT_ID]) for row in rows})
-        stored: dict[str, int] = {}  # event id -> digest of the stored copy
-        for start in range(0, len(keys), KEY_LOOKUP_CHUNK):
-            chunk = keys[start : start + KEY_LOOKUP_CHUNK]
-            stored.update(self.store.query(
-                f"SELECT event_id, max(content_digest) FROM {db}.event_keys "
-                f"WHERE key IN ({','.join(map(str, chunk))}) GROUP BY event_id"))  # fmt: skip
+        stored = self.tables.stored_digests([row[EVENT_ID] for row in rows])  # event id -> digest of the stored copy
         if not stored:
             return rows
         fresh = []
@@ -243,17 +260,8 @@ class IngestSink:
     def _dead_letters_not_yet_stored(self, dead: list[tuple]) -> list[tuple]:
         if not dead:
             return dead
-        db = self.store.database
-        stored: set[tuple] = set()
-        for (topic, partition), group in groupby(sorted(dead, key=lambda r: (r[0], r[1], r[2])), key=lambda r: (r[0], r[1])):
-            offsets = [r[2] for r in group]
-            sql = (
-                f"SELECT source_topic, source_partition, source_offset FROM {db}.dead_letters "
-                f"WHERE source_topic IN {in_list([topic])} AND source_partition = {int(partition)} "
-                f"AND source_offset IN {in_list(offsets)}"
-            )
-            stored.update((r[0], int(r[1]), int(r[2])) for r in self.store.query(sql))
-        return [row for row in dead if (row[0], row[1], row[2]) not in stored]
+        stored = self.tables.stored_dead_letters([dead_letter_position(row) for row in dead])
+        return [row for row in dead if dead_letter_position(row) not in stored]
 
     def close(self) -> None:
         self.patient.close()

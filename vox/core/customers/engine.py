@@ -14,7 +14,7 @@ benchmarks run them back to back in one process. The numbers are the same.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, Sequence
 
 from vox.schemas import Event, Post, Review, Vote
 from vox.core.customers import signals as S
@@ -23,16 +23,76 @@ from vox.core.customers.consensus import ProductConsensus
 from vox.core.customers.content import ContentIndex
 from vox.core.customers.scores import Scores, half_lives, score
 from vox.core.customers.state import FLAG_COUNTED, CustomerState
+from vox.core.ports import RoutingMemory
 from vox.core.typology import ACTIONS, PopulationCuts, cell_index, cell_name, level_of
 
 SNAPSHOT_MOVE = 2.0  # points either score must move before a new history snapshot
 
 
+CLOCK_SKEW_S = 86_400.0  # a vote may carry a time a little before its content's (producers' clocks)
+
+
 class Router:
+    """Its own state (who wrote which content, each product's rating consensus) is keyed by
+    content and product, not by the customer partitions the worker reads. Rather than a second
+    repartition, the worker keeps it as a cache and fills the gaps from a `RoutingMemory` (every
+    event ever stored: `interactions`) before each batch (`recall`): after a restart or a
+    rebalance, a vote on old content still finds its author, and a product's consensus is
+    rebuilt from its stored reviews, exactly. `vox replay` routes everything itself: no memory."""
+
     def __init__(self, config: ScoringConfig, content_capacity: int = 1_000_000):
         self.config = config
         self.content = ContentIndex(content_capacity, pending_capacity=max(1000, content_capacity // 10))
         self.products: dict[str, ProductConsensus] = {}
+        self.released: list[tuple[Vote, str]] = []  # waiting votes whose content `recall` found
+
+    def recall(self, memory: RoutingMemory, events: Sequence[Event]) -> None:
+        """Fetch from memory what the batch needs and the cache lacks (the worker runs this on
+        the ClickHouse thread, and `records_of` on its event loop)."""
+        self._recall_authors(memory, {e.target_id for e in events if isinstance(e, Vote) and not e.target_author_id})
+        self._recall_waiting_votes(memory, {(e.review_id if isinstance(e, Review) else e.post_id): e.occurred_at.timestamp()
+                                            for e in events if isinstance(e, (Review, Post))})  # fmt: skip
+        self._recall_consensus(memory, {e.product_id for e in events if isinstance(e, Review)})
+
+    def records_of(self, events: Sequence[Event], positions: Sequence[tuple[int, int]]) -> list[S.Signal]:
+        """Signals of a batch of new events, in order, each marked with the input position
+        (source id, offset) of its event; first those of waiting votes whose content `recall`
+        found stored by another worker (no position: the recent ids recognise them)."""
+        out: list[S.Signal] = []
+        for vote, author in self.released:
+            out.extend(self.vote_signals(vote, author))
+        self.released.clear()
+        for event, (source, offset) in zip(events, positions):
+            out.extend(S.at_position(self.signals(event), source, offset))
+        return out
+
+    def _recall_authors(self, memory: RoutingMemory, content_ids: set[str]) -> None:
+        missing = [c for c in content_ids if c not in self.content.authors]
+        for content_id, author in sorted(memory.authors_of(missing).items()) if missing else ():
+            # votes waiting here for this content (another worker stored it) are resolved now
+            self.released.extend((vote, author) for vote in self.content.remember(content_id, author))
+
+    def _recall_waiting_votes(self, memory: RoutingMemory, new_content: dict[str, float]) -> None:
+        """Votes stored before their content, by a worker that has stopped since (or by another
+        one), wait in memory rather than in this process: make them wait here, so that the
+        content's arrival resolves them. Votes come after their content in event time, so only
+        that stretch is read."""
+        unseen = [c for c in new_content if c not in self.content.authors]
+        if unseen:
+            since = min(new_content[c] for c in unseen) - CLOCK_SKEW_S
+            for vote in memory.votes_waiting_on(unseen, since):
+                self.content.wait(vote)
+
+    def _recall_consensus(self, memory: RoutingMemory, product_ids: set[str]) -> None:
+        missing = [p for p in product_ids if p not in self.products]
+        if not missing:
+            return
+        c = self.config
+        for product in missing:
+            self.products[product] = ProductConsensus()
+        for product, at, rating in memory.ratings_of(missing):
+            self.products[product].observe(at, rating, c.allowed_lateness_s, c.consensus_prior_reviews,
+                                           c.consensus_min_reviews)  # fmt: skip
 
     def signals(self, event: Event) -> list[S.Signal]:
         """Every signal the event gives, each with its deterministic id. A vote on content not

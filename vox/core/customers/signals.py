@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from pydantic_core import from_json, to_json
 
+from vox.errors import VoxError
 from vox.schemas import Click, Event, Post, Review, Vote
 
 # Kinds of signal. Own actions:
@@ -55,19 +56,40 @@ class Signal:
     position: int = -1
 
     def fields(self) -> list:
+        """The values in `FIELD_NAMES` order."""
         return [self.customer_id, self.kind, self.at, self.role, self.a, self.b, self.key, self.domain,
                 self.session, self.giver, self.x, self.y, self.sid, self.source, self.position]  # fmt: skip
+
+
+# The keyed-record format of `vox.signals`: format 2 names its fields once per message, so a
+# field added to `Signal` (at the end, with a default) is read as its default from older messages.
+# Format 1 (what vox wrote until the formats were versioned) is a bare list of positional lists.
+SIGNALS_FORMAT = 2
+FIELD_NAMES = tuple(Signal.__dataclass_fields__)
 
 
 def pack(signals: list[Signal]) -> bytes:
     """One message for many signals (of the customers of one partition): far fewer Kafka
     messages than signals, so the scoring stage pays the per-message cost rarely."""
     # pydantic-core's JSON (Rust) writes and reads these lists about 1.5 times as fast as `json`
-    return to_json([s.fields() for s in signals])
+    return to_json({"format": SIGNALS_FORMAT, "fields": FIELD_NAMES, "signals": [s.fields() for s in signals]})
 
 
 def unpack(data: bytes) -> list[Signal]:
-    return [Signal(*fields) for fields in from_json(data)]
+    """The signals of a message of any format this vox knows; a newer one is refused, not misread."""
+    message = from_json(data)
+    if isinstance(message, list):  # format 1
+        return [Signal(*fields) for fields in message]
+    if not isinstance(message, dict) or message.get("format") != SIGNALS_FORMAT:
+        found = message.get("format") if isinstance(message, dict) else type(message).__name__
+        raise VoxError(f"a vox.signals message is in format {found!r}; this vox reads 1 and {SIGNALS_FORMAT}")
+    names = tuple(message["fields"])
+    if names == FIELD_NAMES:
+        return [Signal(*fields) for fields in message["signals"]]
+    if unknown := set(names) - set(FIELD_NAMES):
+        raise VoxError(f"a vox.signals message has fields this vox does not know ({', '.join(sorted(unknown))}): "
+                       "it was written by a newer vox")  # fmt: skip
+    return [Signal(**dict(zip(names, fields))) for fields in message["signals"]]
 
 
 def by_customer(signals: list[Signal]) -> dict[str, list[Signal]]:
@@ -76,11 +98,6 @@ def by_customer(signals: list[Signal]) -> dict[str, list[Signal]]:
     for signal in signals:
         grouped.setdefault(signal.customer_id, []).append(signal)
     return grouped
-
-
-def source_id(topic: str, partition: int) -> int:
-    """A stable 32-bit id for an input partition."""
-    return zlib.crc32(f"{topic}/{partition}".encode())
 
 
 SIGNALS_PER_EVENT = 1 << 16

@@ -22,6 +22,7 @@ import zlib
 from array import array
 
 from vox.core.customers import signals as S
+from vox.errors import VoxError
 
 DAY = 86_400.0
 WEEK = 7 * DAY
@@ -55,6 +56,9 @@ N_ACC = len(ACCUMULATORS)
 FLAG_STAFF, FLAG_PARTNER, FLAG_COUNTED = 1, 2, 4  # COUNTED: in the adaptive cut population
 # t0, last_action, last_purchase, latest, applied_offset, signals, weeks bitmap, cell, flags, week_anchor
 HEADER = struct.Struct("<ddddqqQhBi")
+# The changelog's format: states written by every vox version since must stay readable.
+STATE_MAGIC, STATE_FORMAT = b"vxs", 2
+ACC_COUNT = struct.Struct("<H")
 
 
 def _bucket(text: str) -> int:
@@ -288,24 +292,40 @@ class CustomerState:
     # -- bytes for the changelog --------------------------------------------------------------
 
     def to_bytes(self) -> bytes:
+        """Format 2: a magic and version, the number of accumulators (new ones are appended to
+        `ACCUMULATORS`, and an older state reads them as zero), then the fields."""
         header = HEADER.pack(self.t0, self.last_action, self.last_purchase, self.latest, self.applied_offset,
                              self.signals, self.weeks, self.cell, self.flags, self.week_anchor)  # fmt: skip
-        return header + self.acc.tobytes() + self.domains.tobytes() + self.products.tobytes() + \
-            self.givers.tobytes() + self.ring.tobytes() + self.placed.tobytes() + self.snapshot.tobytes() + \
-            self.recent.tobytes() + self.positions.tobytes()  # fmt: skip
+        return STATE_MAGIC + bytes([STATE_FORMAT]) + ACC_COUNT.pack(N_ACC) + header + self.acc.tobytes() + \
+            self.domains.tobytes() + self.products.tobytes() + self.givers.tobytes() + self.ring.tobytes() + \
+            self.placed.tobytes() + self.snapshot.tobytes() + self.recent.tobytes() + self.positions.tobytes()  # fmt: skip
 
     @classmethod
     def from_bytes(cls, data: bytes) -> "CustomerState":
+        """A state of any format this vox knows: 2, or 1 (no magic: what vox wrote until the
+        formats were versioned). A newer format is refused, never misread."""
+        n_acc, offset = N_ACC, 0
+        if data[: len(STATE_MAGIC)] == STATE_MAGIC:
+            version = data[len(STATE_MAGIC)]
+            if version != STATE_FORMAT:
+                raise VoxError(f"a customer state is in format {version}, newer than this vox reads "
+                               f"({STATE_FORMAT}): run the vox version that wrote it, or a newer one")  # fmt: skip
+            (n_acc,) = ACC_COUNT.unpack_from(data, len(STATE_MAGIC) + 1)
+            if n_acc > N_ACC:
+                raise VoxError(f"a customer state has {n_acc} accumulators, this vox knows {N_ACC}: it was written "
+                               "by a newer vox")  # fmt: skip
+            offset = len(STATE_MAGIC) + 1 + ACC_COUNT.size
         state = cls()
         (state.t0, state.last_action, state.last_purchase, state.latest, state.applied_offset, state.signals,
-         state.weeks, state.cell, state.flags, state.week_anchor) = HEADER.unpack_from(data)  # fmt: skip
-        offset = HEADER.size
-        for name, size in (("acc", 8 * N_ACC), ("domains", 4 * BUCKETS), ("products", 4 * BUCKETS),
-                           ("givers", 4 * BUCKETS), ("ring", 16 * RING), ("placed", 8), ("snapshot", 8),
-                           ("recent", 4 * (RECENT_IDS + 1))):  # fmt: skip
+         state.weeks, state.cell, state.flags, state.week_anchor) = HEADER.unpack_from(data, offset)  # fmt: skip
+        offset += HEADER.size
+        state.acc[:n_acc] = array("d", data[offset : offset + 8 * n_acc])
+        offset += 8 * n_acc
+        for name, size in (("domains", 4 * BUCKETS), ("products", 4 * BUCKETS), ("givers", 4 * BUCKETS),
+                           ("ring", 16 * RING), ("placed", 8), ("snapshot", 8), ("recent", 4 * (RECENT_IDS + 1))):  # fmt: skip
             target = getattr(state, name)
             del target[:]
             target.frombytes(data[offset : offset + size])
             offset += size
-        state.positions.frombytes(data[offset:])  # variable length, last (absent in older states)
+        state.positions.frombytes(data[offset:])  # variable length, last
         return state

@@ -1,0 +1,73 @@
+"""Versioned formats: what an older vox wrote to the changelog and to `vox.signals` is read
+exactly (fixtures written by vox before the formats were versioned), and a newer format is
+refused with a reason instead of being misread."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from vox.core.customers import signals as S
+from vox.core.customers.config import ScoringConfig
+from vox.core.customers.scores import score
+from vox.core.customers.state import HEADER, STATE_MAGIC, CustomerState
+from vox.errors import VoxError
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+EXPECTED = json.loads((FIXTURES / "format-v1-expected.json").read_text())
+
+
+def test_a_state_of_format_1_reads_as_it_was_written_and_scores_the_same() -> None:
+    state = CustomerState.from_bytes((FIXTURES / "customer-state-v1.bin").read_bytes())
+    expected = EXPECTED["state"]
+    assert (state.signals, state.applied_offset, state.latest) == (expected["signals"], expected["applied_offset"],
+                                                                    expected["latest"])  # fmt: skip
+    assert list(state.positions) == expected["positions"]
+    scores = score(state, state.latest, ScoringConfig())
+    assert (scores.competence, scores.implication) == (expected["competence"], expected["implication"])
+
+
+def test_a_state_survives_the_current_format_and_older_states_grow_new_accumulators_as_zero() -> None:
+    old = CustomerState.from_bytes((FIXTURES / "customer-state-v1.bin").read_bytes())
+    again = CustomerState.from_bytes(old.to_bytes())
+    assert again.to_bytes() == old.to_bytes() and again.to_bytes().startswith(STATE_MAGIC)
+    # a state written when there was one accumulator fewer: the missing (last) one reads as 0
+    data = bytearray(old.to_bytes())
+    count_at = len(STATE_MAGIC) + 1
+    n_acc = int.from_bytes(data[count_at : count_at + 2], "little")
+    header_end = count_at + 2 + HEADER.size
+    last_acc = header_end + 8 * (n_acc - 1)
+    shorter = bytes(data[:count_at]) + (n_acc - 1).to_bytes(2, "little") + bytes(data[count_at + 2 : last_acc]) + \
+        bytes(data[last_acc + 8 :])  # fmt: skip
+    grown = CustomerState.from_bytes(shorter)
+    assert list(grown.acc[:-1]) == list(old.acc[:-1]) and grown.acc[-1] == 0.0
+    assert list(grown.positions) == list(old.positions)
+
+
+def test_a_state_of_a_newer_format_is_refused() -> None:
+    newer = STATE_MAGIC + bytes([3]) + CustomerState().to_bytes()[len(STATE_MAGIC) + 1 :]
+    with pytest.raises(VoxError, match="format 3, newer than this vox reads"):
+        CustomerState.from_bytes(newer)
+
+
+def test_signals_of_format_1_read_as_written_and_the_current_format_names_its_fields() -> None:
+    old = S.unpack((FIXTURES / "signals-v1.json").read_bytes())
+    assert [s.fields() for s in old] == EXPECTED["signals"]
+    packed = S.pack(old)
+    assert json.loads(packed)["fields"] == list(S.FIELD_NAMES) == list(S.Signal.__dataclass_fields__)
+    assert S.unpack(packed) == old
+    # fields in another order (a writer that added one, say) are read by name
+    reordered = json.dumps({"format": 2, "fields": list(reversed(S.FIELD_NAMES)),
+                            "signals": [list(reversed(s.fields())) for s in old]}).encode()  # fmt: skip
+    assert S.unpack(reordered) == old
+
+
+@pytest.mark.parametrize("message, reason", [
+    (b'{"format": 3, "fields": [], "signals": []}', "format 3"),
+    (json.dumps({"format": 2, "fields": [*S.FIELD_NAMES, "weight"], "signals": []}).encode(), "weight"),
+])  # fmt: skip
+def test_signals_of_a_newer_format_are_refused(message: bytes, reason: str) -> None:
+    with pytest.raises(VoxError, match=reason):
+        S.unpack(message)

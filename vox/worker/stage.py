@@ -1,0 +1,86 @@
+"""A keyed stage in the worker (`vox.core.stage`): its records applied to per-key states that
+live in a changelogged Faust table, its rows written, its messages published.
+
+A message of a stage's topic carries the records of one ingest batch for the keys of one
+partition (see `Publisher.keyed`), so a stage handles a few messages per batch, not one per
+event. Exactly-once effect, with at-least-once delivery: a state records the highest offset of
+the stage's topic applied to it (a key's records all travel in one partition), so records
+re-read after a restart are skipped if the changelog already had them; and records carry their
+input position, which the stage's logic recognises when routing sent a batch twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+from typing import Awaitable, Callable, MutableMapping, Sequence
+
+from vox.core.forgotten import forget_key
+from vox.core.stage import KeyedLogic, KeyedStage, StageOutput, by_key
+from vox.metrics import WorkerMetrics
+from vox.worker.commit import Commit, Step, nothing
+from vox.worker.retry import Patient
+
+Rows = Callable[[str, Sequence[str], list[tuple]], None]  # (table, columns, rows): a ClickHouse insert
+Messages = Callable[[list[tuple[str, bytes, bytes]]], Awaitable[None]]  # (topic suffix, key, value)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyedMessage:
+    topic: str
+    key: bytes | None
+    value: bytes
+    partition: int
+    offset: int
+
+
+class StageRunner:
+    def __init__(self, stage: KeyedStage, logic: KeyedLogic, table: MutableMapping[bytes, bytes], insert: Rows,
+                 publish: Messages, patient: Patient, metrics: WorkerMetrics):  # fmt: skip
+        self.stage, self.logic, self.table = stage, logic, table
+        self.insert, self.publish, self.patient, self.metrics = insert, publish, patient, metrics
+
+    def apply(self, messages: Sequence[KeyedMessage]) -> list[str]:
+        """Fold the messages' records into their keys' states; the keys touched, in order."""
+        touched: list[str] = []
+        applied = 0
+        for message in messages:
+            for key, records in by_key(self.stage, self.stage.unpack(message.value)).items():
+                done = self.logic.apply(key, records, message.offset, partial(self.table.get, key.encode()))
+                if done is not None:  # None: the changelog had this offset already
+                    applied += done
+                    touched.append(key)  # its offset moved: save it either way
+        self.metrics.signals_applied.labels(self.stage.name).inc(applied)
+        return touched
+
+    async def write_batch(self, messages: Sequence[KeyedMessage], mark: Step = nothing) -> StageOutput:
+        output = self.logic.flush(self.apply(messages))
+        await Commit(announce=partial(self._announce, output), store=partial(self._store, output),
+                     keep=partial(self._keep, output), mark=mark).run()  # fmt: skip
+        for table, _, rows in output.rows:
+            self.metrics.rows_written.labels(self.stage.name, table).inc(len(rows))
+        for message in messages:
+            self.metrics.mark_processed(message.topic, message.partition, message.offset)
+        return output
+
+    async def _announce(self, output: StageOutput) -> None:
+        # before they are stored: a crash between the two announces a move again (at least
+        # once) rather than storing one nobody heard of
+        if output.messages:
+            await self.patient.send(self.publish, output.messages)
+
+    async def _store(self, output: StageOutput) -> None:
+        for table, columns, rows in output.rows:
+            if rows:
+                await self.patient.call(self.insert, table, columns, rows)
+
+    async def _keep(self, output: StageOutput) -> None:
+        for key, state in output.states.items():
+            self.table[key.encode()] = state
+
+    def forget(self, keys: set[str]) -> None:
+        """Drop the states of these forgotten customers (keys of `vox.core.forgotten`): deleting
+        them from the table writes a tombstone to its changelog."""
+        for stored in [key for key in self.table.keys() if forget_key(key.decode(errors="replace")) in keys]:
+            del self.table[stored]
+            self.logic.drop(stored.decode(errors="replace"))
