@@ -59,3 +59,19 @@ def store(clickhouse_url: str):
     with open_store(parse_clickhouse_url(clickhouse_url)) as opened:
         migrate(opened)
         yield opened
+
+
+@pytest.fixture(params=["memory", "chdb", "server"])
+def tables(request: pytest.FixtureRequest, chdb_dir: Path):
+    """vox's tables three ways: the in-memory fake of the unit tests, chDB and the server."""
+    from tests.fakes import MemoryTables
+    from vox.clickhouse.tables import VoxTables
+
+    if request.param == "memory":
+        yield MemoryTables()
+        return
+    url = f"chdb://{chdb_dir}?database={fresh_database()}" if request.param == "chdb" else \
+        request.getfixturevalue("clickhouse_server").url(fresh_database())  # fmt: skip
+    with open_store(parse_clickhouse_url(url)) as opened:
+        migrate(opened)
+        yield VoxTables(opened)

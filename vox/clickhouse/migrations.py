@@ -202,16 +202,9 @@ MIGRATIONS = MIGRATIONS + (
             # Per consumer group and partition, the next offset a stage has not processed, with
             # nothing missing below it (see vox/core/continuity.py). One row per batch; merges keep
             # the highest, and readers take max() anyway.
-            """
-            CREATE TABLE IF NOT EXISTS {db}.ingest_progress (
-                consumer_group String,
-                topic String,
-                partition Int32,
-                next_offset UInt64,
-                updated_at {ts}
-            ) ENGINE = ReplacingMergeTree(next_offset)
-            ORDER BY (consumer_group, topic, partition)
-            """,
+            "CREATE TABLE IF NOT EXISTS {db}.ingest_progress (consumer_group String, topic String, partition Int32, "
+            "next_offset UInt64, updated_at {ts}) ENGINE = ReplacingMergeTree(next_offset) "
+            "ORDER BY (consumer_group, topic, partition)",
         ),
     ),
 )

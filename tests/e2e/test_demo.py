@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_cli import vox
+from tests.integration.test_cli import vox
 from vox.local.demo import SAMPLE
 
 pytestmark = pytest.mark.e2e

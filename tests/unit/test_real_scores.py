@@ -14,7 +14,7 @@ from collections import Counter
 import pytest
 
 from vox.schemas import EVENT_ADAPTER
-from tests.test_importers import SE_DUMP, need
+from tests.unit.test_importers import SE_DUMP, need
 from vox.importers.stackexchange import import_stackexchange
 from vox.core.customers.config import ScoringConfig
 from vox.core.customers.engine import ScoringEngine

@@ -55,25 +55,25 @@ def test_unknown_key_in_config_file_is_named(tmp_path: Path, monkeypatch: pytest
         load_settings()
 
 
-def test_an_unknown_vox_variable_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("VOX_TYPO", "1")
-    with pytest.raises(ConfigError, match="VOX_TYPO: unknown setting"):
-        load_settings()
-    monkeypatch.delenv("VOX_TYPO")
-    monkeypatch.setenv("VOX_SCORING__HYSTERESIS", "5")  # nested settings are known variables
+@pytest.mark.parametrize("variable, value, words", [
+    ("VOX_TYPO", "1", "VOX_TYPO: unknown setting"),
+    ("VOX_CONFIG", "/nowhere/vox.toml", "not a readable file"),
+    ("VOX_TOPIC_PARTITIONS", "0", "VOX_TOPIC_PARTITIONS: Input should be greater than or equal to 1"),
+    ("VOX_STAGES", "customers,nowhere:STAGE", "VOX_STAGES: cannot load stage 'nowhere:STAGE'"),
+    ("VOX_STAGES", "vox.settings:Settings", "is not a built-in stage"),
+])  # fmt: skip
+def test_a_bad_variable_is_named_with_what_to_fix(variable: str, value: str, words: str,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    from vox.stages import declared_stages
+
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigError, match=words):
+        declared_stages(load_settings())
+
+
+def test_nested_scoring_variables_are_known(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VOX_SCORING__HYSTERESIS", "5")
     assert load_settings().scoring.hysteresis == 5
-
-
-def test_missing_config_file(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("VOX_CONFIG", "/nowhere/vox.toml")
-    with pytest.raises(ConfigError, match="not a readable file"):
-        load_settings()
-
-
-def test_out_of_range_value(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("VOX_TOPIC_PARTITIONS", "0")
-    with pytest.raises(ConfigError, match="VOX_TOPIC_PARTITIONS: Input should be greater than or equal to 1"):
-        load_settings()
 
 
 def test_default_clickhouse_is_chdb_under_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, Phase, given, settings as hypothesis_setting
 from kafka import KafkaProducer
 
 from tests.factories import FACTORIES, click, encode, post, review, vote
-from tests.test_e2e import settings_for_test
+from tests.e2e.test_e2e import settings_for_test
 from vox.settings import parse_clickhouse_url
 from vox.clickhouse.store import open_store
 from vox.kafka.topics import create_topics, topic_names

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_e2e import settings_for_test
+from tests.e2e.test_e2e import settings_for_test
 from vox.kafka.topics import create_topics
 from vox.local.worker_process import WorkerProcess
 

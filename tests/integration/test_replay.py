@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.fakes import MemoryTables
 from vox.explain import explain_customer
 from vox.clickhouse.tables import VoxTables
 from vox.replay import replay_file
@@ -64,3 +65,19 @@ def test_explain_marks_the_components_left_out_of_the_score(store, small_stream:
     weakest = next(line for line in text.splitlines() if line.strip().startswith("strongest:"))
     assert "depth" not in weakest  # a prior is never called their strongest or weakest point
     assert text.count("left out of the score") == len(left_out)
+
+
+def test_replay_into_the_in_memory_tables_writes_what_clickhouse_gets(store, small_stream: Path) -> None:
+    """The fake of the unit tests and the ClickHouse adapter take the same rows from a replay."""
+    memory = MemoryTables()
+    report = replay_file(small_stream, memory, Settings(), batch_events=500, progress=False)
+    assert report.stored == report.events == len(memory.interactions) and len(memory.dead_letters) == report.invalid
+    assert replay_file(small_stream, memory, Settings(), batch_events=500, progress=False).stored == 0
+    replay_file(small_stream, VoxTables(store), Settings(), batch_events=500, progress=False)
+    in_clickhouse = store.query(f"SELECT customer_id, competence, implication, cell FROM {store.database}.customer_scores FINAL")
+    in_memory = [(r[0], r[3], r[4], r[5]) for r in memory.latest("customer_scores").values()]
+    assert len(in_memory) == report.customers == len(in_clickhouse)
+    expected = {c: (float(x), float(y), cell) for c, x, y, cell in in_clickhouse}
+    for customer, x, y, cell in in_memory:  # (the server keeps Float32)
+        assert (x, y, cell) == (pytest.approx(expected[customer][0], abs=1e-3),
+                                pytest.approx(expected[customer][1], abs=1e-3), expected[customer][2])  # fmt: skip

@@ -108,7 +108,7 @@ def test_clickhouse_down_60_s_and_a_broker_restart_lose_and_double_nothing(tmp_p
 
 def test_a_worker_stalled_longer_than_its_limit_exits_non_zero_with_the_reason(tmp_path: Path,
                                                                                 kafka_home: Path) -> None:  # fmt: skip
-    from tests.test_e2e import settings_for_test
+    from tests.e2e.test_e2e import settings_for_test
 
     server = LocalClickHouseServer(tmp_path / "clickhouse").start()
     settings = settings_for_test(kafka_home, server.url("stall"), tmp_path / "worker").model_copy(

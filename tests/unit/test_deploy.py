@@ -9,7 +9,7 @@ import yaml
 
 from vox.settings import Settings, env_name
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 KNOWN_ENV = {env_name(field) for field in Settings.model_fields}
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from vox.settings import Settings, env_name
 from vox.core.triage import REASON_CLASSES
 
-README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 
 
 def test_every_setting_is_documented() -> None:
@@ -19,7 +19,7 @@ def test_every_setting_is_documented() -> None:
 def test_every_scoring_setting_is_documented() -> None:
     from vox.core.customers.config import ScoringConfig
 
-    scoring = (Path(__file__).resolve().parents[1] / "docs" / "scoring.md").read_text()
+    scoring = (Path(__file__).resolve().parents[2] / "docs" / "scoring.md").read_text()
     assert [name for name in ScoringConfig.model_fields if f"`{name}`" not in scoring] == []
 
 
@@ -28,6 +28,6 @@ def test_every_reason_class_is_documented() -> None:
 
 
 def test_readme_names_the_two_commands_ci_runs() -> None:
-    ci = (Path(__file__).resolve().parents[1] / ".ci" / "run").read_text()
+    ci = (Path(__file__).resolve().parents[2] / ".ci" / "run").read_text()
     assert "`make test`" in README and "`make demo`" in README
     assert "make test" in ci

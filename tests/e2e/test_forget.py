@@ -12,7 +12,7 @@ import pytest
 from kafka import KafkaProducer
 
 from tests.factories import encode, post, review, vote
-from tests.test_e2e import rewind_group, settings_for_test, settle, topic_messages
+from tests.e2e.test_e2e import rewind_group, settings_for_test, settle, topic_messages
 from vox.core.forgotten import Forgotten, forget_key
 from vox.settings import Settings, parse_clickhouse_url
 from vox.clickhouse.store import open_store, quote
@@ -96,7 +96,7 @@ def test_forgotten_ids_are_dropped_and_stripped_from_others_events() -> None:
 
 @pytest.mark.parametrize("bad", ["", "a b", "x\u202ey"])
 def test_forget_refuses_what_is_not_a_customer_id_in_one_line(bad: str, tmp_path: Path) -> None:
-    from tests.test_cli import assert_one_line_error, vox
+    from tests.integration.test_cli import assert_one_line_error, vox
 
     done = vox("forget", bad, env={"VOX_HOME": str(tmp_path), "CLICKHOUSE_URL": f"chdb://{tmp_path / 'chdb'}"})
     assert done.returncode == 1

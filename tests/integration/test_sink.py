@@ -1,4 +1,5 @@
-"""The sink writes each event once, whatever is replayed, on both ClickHouse engines."""
+"""The sink writes each event once, whatever is replayed: on the in-memory fake and on both
+ClickHouse engines (what only ClickHouse does, its key table and refusals, on both engines)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import asyncio
 import pytest
 from datetime import datetime, timezone
 
+from tests.fakes import MemoryTables
 from vox.clickhouse.tables import VoxTables, event_key
+from vox.core.interactions import DEAD_LETTER_COLUMNS, INTERACTION_COLUMNS
 from vox.worker.sink import IngestSink
 from tests.factories import click, encode, post, review, vote
 from vox.errors import RefusedError
@@ -28,16 +31,29 @@ class DeadLetterLog:
         self.published.extend(rejections)
 
 
-def make_sink(store) -> tuple[IngestSink, DeadLetterLog, WorkerMetrics]:
+def make_sink(tables) -> tuple[IngestSink, DeadLetterLog, WorkerMetrics]:
+    """A sink over `tables`: the in-memory fake, or a store (wrapped in the ClickHouse adapter)."""
     dead, metrics = DeadLetterLog(), WorkerMetrics()
     clock = lambda: datetime(2026, 3, 1, tzinfo=timezone.utc)  # noqa: E731
-    return IngestSink(VoxTables(store), TOPICS, dead, metrics, clock=clock), dead, metrics
+    tables = tables if isinstance(tables, (MemoryTables, VoxTables)) else VoxTables(tables)
+    return IngestSink(tables, TOPICS, dead, metrics, clock=clock), dead, metrics
 
 
-def counts(store) -> tuple[int, int]:
-    db = store.database
-    return (int(store.scalar(f"SELECT count() FROM {db}.interactions")),
-            int(store.scalar(f"SELECT count() FROM {db}.dead_letters")))  # fmt: skip
+def stored(tables, sql_columns: str, columns: tuple[str, ...], where: tuple[str, str] | None = None,
+           table: str = "interactions") -> list[tuple]:  # fmt: skip
+    """Rows of `interactions` or `dead_letters` as either kind of tables holds them."""
+    if isinstance(tables, MemoryTables):
+        names = INTERACTION_COLUMNS if table == "interactions" else DEAD_LETTER_COLUMNS
+        rows = [dict(zip(names, r)) for r in getattr(tables, table)]
+        return [tuple(r[c] for c in columns) for r in rows if where is None or r[where[0]] == where[1]]
+    store = tables.store if isinstance(tables, VoxTables) else tables
+    condition = f" WHERE {where[0]} = '{where[1]}'" if where else ""
+    return store.query(f"SELECT {sql_columns} FROM {store.database}.{table}{condition}")
+
+
+def counts(tables) -> tuple[int, int]:
+    return (len(stored(tables, "event_id", ("event_id",))),
+            len(stored(tables, "source_offset", ("source_offset",), table="dead_letters")))  # fmt: skip
 
 
 def batch() -> list[RawMessage]:
@@ -46,14 +62,14 @@ def batch() -> list[RawMessage]:
     return [RawMessage(topic, 0, offset, value, timestamp_ms=1_772_400_000_000) for offset, (topic, value) in enumerate(values)]
 
 
-def test_valid_rows_and_dead_letters_are_written(store) -> None:
-    sink, dead, metrics = make_sink(store)
+def test_valid_rows_and_dead_letters_are_written(tables) -> None:
+    sink, dead, metrics = make_sink(tables)
     report = asyncio.run(sink.write_batch(batch()))
     sink.close()
     assert (report.written, report.rejected, report.duplicates) == (3, 3, 0)
-    assert counts(store) == (3, 3)
+    assert counts(tables) == (3, 3)
     assert sorted(r.reason_class for r in dead.published) == ["empty", "not_json", "wrong_topic"]
-    reasons = dict(store.query(f"SELECT reason_class, reason FROM {store.database}.dead_letters"))
+    reasons = dict(stored(tables, "reason_class, reason", ("reason_class", "reason"), table="dead_letters"))
     assert reasons["wrong_topic"] == "a review event was published to vox.clicks, which carries click events only"
     assert metrics.registry.get_sample_value("vox_events_consumed_total", {"topic": "vox.reviews"}) == 3
     assert metrics.registry.get_sample_value("vox_events_valid_total", {"topic": "vox.reviews"}) == 1
@@ -61,37 +77,37 @@ def test_valid_rows_and_dead_letters_are_written(store) -> None:
         "vox_events_rejected_total", {"topic": "vox.clicks", "reason_class": "wrong_topic"}) == 1  # fmt: skip
 
 
-def test_a_replayed_batch_adds_nothing(store) -> None:
+def test_a_replayed_batch_adds_nothing(tables) -> None:
     messages = batch()
-    sink, _, metrics = make_sink(store)
+    sink, _, metrics = make_sink(tables)
     asyncio.run(sink.write_batch(messages))
     again = asyncio.run(sink.write_batch(messages))
     sink.close()
     assert (again.written, again.duplicates) == (0, 3)
-    assert counts(store) == (3, 3)
+    assert counts(tables) == (3, 3)
     assert metrics.registry.get_sample_value("vox_events_duplicate_total", {"table": "interactions"}) == 3
     assert metrics.registry.get_sample_value("vox_events_duplicate_total", {"table": "dead_letters"}) == 3
 
 
-def test_a_resent_event_is_stored_once(store) -> None:
+def test_a_resent_event_is_stored_once(tables) -> None:
     event = encode(review(event_id="same-id"))
-    sink, _, _ = make_sink(store)
+    sink, _, _ = make_sink(tables)
     first = [RawMessage("vox.reviews", 0, 1, event), RawMessage("vox.reviews", 0, 2, event)]  # twice in one batch
     later = [RawMessage("vox.reviews", 3, 900, event)]  # again, elsewhere, later
     asyncio.run(sink.write_batch(first))
     report = asyncio.run(sink.write_batch(later))
     sink.close()
     assert report.duplicates == 1
-    assert counts(store) == (1, 0)
+    assert counts(tables) == (1, 0)
 
 
-def test_big_batches_are_looked_up_in_chunks(store) -> None:
+def test_big_batches_are_looked_up_in_chunks(tables) -> None:
     messages = [RawMessage("vox.clicks", 1, n, encode(click(customer_id=f"c{n % 300}"))) for n in range(2500)]
-    sink, _, _ = make_sink(store)
+    sink, _, _ = make_sink(tables)
     assert asyncio.run(sink.write_batch(messages)).written == 2500
     assert asyncio.run(sink.write_batch(messages[1000:])).duplicates == 1500
     sink.close()
-    assert counts(store) == (2500, 0)
+    assert counts(tables) == (2500, 0)
 
 
 def test_the_key_table_matches_what_python_hashes_and_a_hash_alone_never_drops_an_event(store) -> None:
@@ -110,10 +126,10 @@ def test_the_key_table_matches_what_python_hashes_and_a_hash_alone_never_drops_a
     assert counts(store) == (2, 0)
 
 
-def test_an_event_id_is_stored_once_whatever_the_resent_copy_says(store) -> None:
+def test_an_event_id_is_stored_once_whatever_the_resent_copy_says(tables) -> None:
     """First copy wins: a resend with another time, customer or family, alone in its batch or
     not, adds no row, and each resend that says something else is counted."""
-    sink, _, metrics = make_sink(store)
+    sink, _, metrics = make_sink(tables)
     first = encode(review(event_id="5"))
     asyncio.run(sink.write_batch([RawMessage("vox.reviews", 0, 1, first)]))
     variants = [("vox.reviews", review(event_id="5", occurred_at="2026-02-19T10:00:00Z")),
@@ -127,9 +143,8 @@ def test_an_event_id_is_stored_once_whatever_the_resent_copy_says(store) -> None
     again = asyncio.run(sink.write_batch([RawMessage("vox.reviews", 2, 0, first)]))
     sink.close()
     assert (report.written, report.duplicates, again.duplicates) == (1, 5, 1)
-    assert counts(store) == (2, 0)
-    stored = store.query(f"SELECT event_type, customer_id FROM {store.database}.interactions WHERE event_id = '5'")
-    assert stored == [("review", "alice")]
+    assert counts(tables) == (2, 0)
+    assert stored(tables, "event_type, customer_id", ("event_type", "customer_id"), ("event_id", "5")) == [("review", "alice")]
     # 5 alone + 5 in the mixed batch say something else; the identical resend (`again`) does not
     assert metrics.registry.get_sample_value("vox_events_resent_changed_total") == 10
 

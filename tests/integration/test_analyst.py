@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.test_cli import assert_one_line_error, vox
+from tests.integration.test_cli import assert_one_line_error, vox
 from vox.clickhouse.analyst import QueryLimits, QueryRefused, checked_statement, run_analyst_query
 
 LIMITS = QueryLimits(max_seconds=2, max_rows=1000)
