@@ -31,7 +31,7 @@ from vox.schemas import EVENT_ADAPTER
 from vox.local.server import LocalClickHouseServer
 from vox.local.broker import LocalKafka
 from vox.clickhouse.migrations import migrate
-from vox.core.customers.engine import Router, Scorer, ScoringEngine
+from vox.core.customers.engine import Router, Scorer
 from vox.clickhouse.tables import VoxTables
 from vox.replay import replay_file
 from vox.settings import Settings, parse_clickhouse_url
@@ -94,10 +94,12 @@ def peak_rss(pid: int) -> int:
     return 0
 
 
-def vox_worker(settings: Settings, events: int, warmup: int, timeout_s: float) -> dict:
+def vox_worker(settings: Settings, events: int, warmup: int, timeout_s: float, source: Path | None = None) -> dict:
     """The real worker on the backlog: measured from `warmup` messages consumed until every
-    message is written and every signal applied."""
-    worker = WorkerProcess(settings)
+    message is written and every signal applied (`source`: another commit's checkout)."""
+    worker = WorkerProcess(settings, source)
+    if source is not None:
+        worker.env.pop("VOX_STAGES", None)  # older versions do not know it (and run the customers stage)
     worker.start()
     assert worker.process is not None
     pid = worker.process.pid
@@ -226,16 +228,63 @@ def analyst_queries(url: str, events_file: Path, settings: Settings) -> dict:
         return {"interactions": rows, "version": str(store.scalar("SELECT version()")), "median_s": timings}
 
 
+def worker_pair(settings: Settings, events: int, warmup: int, work: Path, against: str, rounds: int,
+                timeout_s: float) -> dict:  # fmt: skip
+    """This checkout's worker and `against`'s (a git revision, checked out beside), on the same
+    backlog, in alternating rounds, each with a consumer group of its own."""
+    checkout = work / "against"
+    subprocess.run(["git", "worktree", "add", "--detach", "-q", str(checkout), against], cwd=ROOT, check=True)
+    runs: dict[str, list[float]] = {"this": [], against: []}
+    try:
+        for round_ in range(rounds):
+            for name, source in (("this", None), (against, checkout))[:: 1 if round_ % 2 == 0 else -1]:
+                group = f"bench-pair-{uuid.uuid4().hex[:6]}"
+                figures = vox_worker(settings.model_copy(update={"consumer_group": group, "home": work / group,
+                                                                 "clickhouse_url": f"chdb://{work / group / 'chdb'}"}),
+                                     events, warmup, timeout_s, source)  # fmt: skip
+                runs[name].append(figures["events"] / figures["seconds"])
+    finally:
+        subprocess.run(["git", "worktree", "remove", "--force", str(checkout)], cwd=ROOT, check=False)
+    medians = {name: statistics.median(rates) for name, rates in runs.items()}
+    return {"against": against, "rounds": rounds, "events_per_s": runs, "median_events_per_s": medians,
+            "ratio": medians["this"] / medians[against]}
+
+
+def throughput(settings: Settings, server: LocalClickHouseServer, events: int, warmup: int, work: Path) -> dict:
+    """Every contender on the same backlog, each figure with its ratio to the ceiling."""
+    timeout = max(120.0, events / 500)
+    results = {"ceiling": contender("ceiling", settings, events, warmup, work, timeout)}
+    results["framework"] = contender("framework", settings, events, warmup, work, timeout * 3)
+    results["naive"] = contender("naive", settings, events, warmup, work, timeout * 3)
+    results["vox"] = vox_worker(settings, events, warmup, timeout)
+    # the same worker on the ClickHouse server: freshness is measured there (a chDB directory
+    # belongs to one process, so another cannot poll it), at half of *this* saturated rate
+    on_server = settings.model_copy(update={"clickhouse_url": server.url("saturated"),
+                                            "consumer_group": f"bench-vox-server-{uuid.uuid4().hex[:6]}",
+                                            "home": work / "home-server"})  # fmt: skip
+    results["vox (server)"] = vox_worker(on_server, events, warmup, timeout)
+    ceiling_rate = results["ceiling"]["events"] / results["ceiling"]["seconds"]
+    for figures in results.values():
+        figures["events_per_s"] = figures["events"] / figures["seconds"]
+        figures["cpu_s_per_1000"] = 1000 * figures["cpu_seconds"] / figures["events"]
+        figures["ratio_to_ceiling"] = figures["events_per_s"] / ceiling_rate
+    return results
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=200_000, help="messages per contender (default 200,000)")
     parser.add_argument("--query-events", type=int, default=1_000_000, help="interactions for the query latencies")
     parser.add_argument("--smoke", action="store_true", help="tiny run of every part, for the test suite")
+    parser.add_argument("--against", metavar="REV", help="also run the worker of this git revision on the same "
+                        "backlog, alternating with this one (the pair of a change)")
+    parser.add_argument("--pair-only", action="store_true", help="with --against: only the pair")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of the pair (default 3)")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results.json"))
     args = parser.parse_args(argv)
-    events, query_events, fresh_seconds = (args.events, args.query_events, 20.0)
-    if args.smoke:
-        events, query_events, fresh_seconds = 600, 1500, 2.0
+    if args.pair_only and not args.against:
+        parser.error("--pair-only needs --against REV")
+    events, query_events = (600, 1500) if args.smoke else (args.events, args.query_events)
     warmup = 0 if args.smoke else events // 10  # a smoke run is one batch: nothing to warm
     work = Path(tempfile.mkdtemp(prefix="vox-bench-"))
     settings = Settings(home=work / "home", topic_prefix=f"bench{uuid.uuid4().hex[:6]}.", topic_partitions=4,
@@ -246,46 +295,16 @@ def main(argv: list[str] | None = None) -> dict:
         broker = LocalKafka(settings)
         settings = settings.model_copy(update={"kafka_bootstrap": broker.start().bootstrap})
     server = LocalClickHouseServer(work / "clickhouse-server").start()
+    report: dict = {"machine": machine(), "kafka": "Apache Kafka 4.1.1 (local, KRaft, 1 node), topics of 4 partitions",
+                    "events": events, "warmup_events": warmup}  # fmt: skip
     try:
         messages = simulated(events)
         create_topics(settings)
         publish(settings, messages)
-        timeout = max(120.0, events / 500)
-        results = {"ceiling": contender("ceiling", settings, events, warmup, work, timeout)}
-        results["framework"] = contender("framework", settings, events, warmup, work, timeout * 3)
-        results["naive"] = contender("naive", settings, events, warmup, work, timeout * 3)
-        results["vox"] = vox_worker(settings, events, warmup, timeout)
-        # the same worker on the ClickHouse server: freshness is measured there (a chDB directory
-        # belongs to one process, so another cannot poll it), at half of *this* saturated rate
-        on_server = settings.model_copy(update={"clickhouse_url": server.url("saturated"),
-                                                "consumer_group": f"bench-vox-server-{uuid.uuid4().hex[:6]}",
-                                                "home": work / "home-server"})  # fmt: skip
-        results["vox (server)"] = vox_worker(on_server, events, warmup, timeout)
-        ceiling_rate = results["ceiling"]["events"] / results["ceiling"]["seconds"]
-        for figures in results.values():
-            figures["events_per_s"] = figures["events"] / figures["seconds"]
-            figures["cpu_s_per_1000"] = 1000 * figures["cpu_seconds"] / figures["events"]
-            figures["ratio_to_ceiling"] = figures["events_per_s"] / ceiling_rate
-        vox_rate = results["vox"]["events_per_s"]
-        server_rate = results["vox (server)"]["events_per_s"]
-        report = {
-            "machine": machine(),
-            "kafka": "Apache Kafka 4.1.1 (local, KRaft, 1 node), topics of 4 partitions",
-            "events": events,
-            "warmup_events": warmup,
-            "throughput": results,
-            "vox_vs_naive": vox_rate / results["naive"]["events_per_s"],
-            "freshness": freshness(settings, rate=server_rate / 2, seconds=fresh_seconds, server=server),
-            "state_per_customer": state_size(messages),
-        }
-        query_file = work / "queries.jsonl"
-        with open(query_file, "wb") as out:
-            for _, _, value in simulated(query_events, seed=5):
-                out.write(value + b"\n")
-        report["analyst_queries"] = {
-            "chdb": analyst_queries(f"chdb://{work / 'chdb-queries'}", query_file, settings),
-            "server": analyst_queries(server.url("queries"), query_file, settings),
-        }
+        if args.against:
+            report["pair"] = worker_pair(settings, events, warmup, work, args.against, args.rounds, max(120.0, events / 500))
+        if not args.pair_only:
+            report.update(measured(settings, server, messages, events, warmup, query_events, work, 2.0 if args.smoke else 20.0))
     finally:
         server.stop()
         if broker is not None:
@@ -295,12 +314,41 @@ def main(argv: list[str] | None = None) -> dict:
     return report
 
 
+def measured(settings: Settings, server: LocalClickHouseServer, messages: list, events: int, warmup: int,
+             query_events: int, work: Path, fresh_seconds: float) -> dict:  # fmt: skip
+    """Throughput, freshness, state size and analyst query latencies."""
+    results = throughput(settings, server, events, warmup, work)
+    report = {
+        "throughput": results,
+        "vox_vs_naive": results["vox"]["events_per_s"] / results["naive"]["events_per_s"],
+        "freshness": freshness(settings, rate=results["vox (server)"]["events_per_s"] / 2, seconds=fresh_seconds,
+                               server=server),  # fmt: skip
+        "state_per_customer": state_size(messages),
+    }
+    query_file = work / "queries.jsonl"
+    with open(query_file, "wb") as out:
+        for _, _, value in simulated(query_events, seed=5):
+            out.write(value + b"\n")
+    report["analyst_queries"] = {
+        "chdb": analyst_queries(f"chdb://{work / 'chdb-queries'}", query_file, settings),
+        "server": analyst_queries(server.url("queries"), query_file, settings),
+    }
+    return report
+
+
 def render(report: dict) -> str:
     m = report["machine"]
     lines = [f"vox benchmark: {report['events']:,} events (after {report['warmup_events']:,} of warm-up), "
              f"{m['cores']} cores, {m['cpu']}, Python {m['python']}",
-             f"  {report['kafka']}; " + ", ".join(f"{k} {v}" for k, v in m["versions"].items()),
-             "", f"  {'contender':<14} {'events/s':>10} {'x ceiling':>10} {'CPU s/1k':>9} {'peak RSS':>10}"]  # fmt: skip
+             f"  {report['kafka']}; " + ", ".join(f"{k} {v}" for k, v in m["versions"].items())]  # fmt: skip
+    if pair := report.get("pair"):
+        rates = {name: ", ".join(f"{r:,.0f}" for r in values) for name, values in pair["events_per_s"].items()}
+        lines.append(f"  worker pair, {pair['rounds']} alternating rounds: this checkout {rates['this']} events/s "
+                     f"(median {pair['median_events_per_s']['this']:,.0f}); {pair['against']} {rates[pair['against']]} "
+                     f"(median {pair['median_events_per_s'][pair['against']]:,.0f}); ratio {pair['ratio']:.3f}")  # fmt: skip
+    if "throughput" not in report:
+        return "\n".join(lines)
+    lines += ["", f"  {'contender':<14} {'events/s':>10} {'x ceiling':>10} {'CPU s/1k':>9} {'peak RSS':>10}"]
     for name, f in report["throughput"].items():
         lines.append(f"  {name:<14} {f['events_per_s']:>10,.0f} {f['ratio_to_ceiling']:>10.2f} "
                      f"{f['cpu_s_per_1000']:>9.3f} {f['peak_rss_bytes'] / 2**20:>8.0f} MiB")  # fmt: skip

@@ -268,34 +268,9 @@ def build_parser() -> argparse.ArgumentParser:
         "The main job on embedded defaults: start the local broker, create topics, run the worker, "
         "publish the bundled sample, and show what landed in ClickHouse.",
     ).add_argument("--keep-running", action="store_true", help="leave the broker running afterwards")  # fmt: skip
-    simulate = command("simulate", _simulate, "Generate customer traffic from a population with hidden traits, "
-                       "with a ground-truth file; or publish it live to Kafka.")
-    simulate.add_argument("--customers", type=_positive_int, default=2000, help="customers (default 2000)")
-    simulate.add_argument("--days", type=_positive_int, default=60, help="days of activity (default 60)")
-    simulate.add_argument("--seed", type=int, default=1, help="random seed: same seed, same bytes (default 1)")
-    # one of the two, said by argparse itself (exit 2, an argument error)
-    where = simulate.add_mutually_exclusive_group(required=True)
-    where.add_argument("--out", help="directory for events.jsonl and truth.json")
-    where.add_argument("--rate", type=_non_negative_float, help="publish live at this many messages/s (0: unthrottled)")
-    simulate.add_argument("--staff", type=int, default=3, help="very active staff accounts (default 3)")
-    simulate.add_argument("--shifts", type=int, default=4, help="planted sentiment shifts (default 4)")
-    simulate.add_argument("--invalid-rate", type=_fraction, default=0.0, help="share of invalid messages (default 0)")
-    simulate.add_argument("--duplicate-rate", type=_fraction, default=0.01, help="share resent (default 0.01)")
-    simulate.add_argument("--late-rate", type=_fraction, default=0.02, help="share arriving late (default 0.02)")
-    simulate.add_argument("--no-progress", action="store_true", help="no progress bar")
-    importer = command("import", _import, "Turn exported history into vox events (JSON lines, time order).")
-    sources = importer.add_subparsers(dest="source", metavar="SOURCE", parser_class=_Parser, required=True)
-    stackexchange = sources.add_parser("stackexchange", help="a Stack Exchange data dump folder (Posts, Users, "
-                                       "Votes, Comments XML)", description="Import a Stack Exchange data dump.")  # fmt: skip
-    stackexchange.add_argument("path", metavar="DUMP_DIR", help="folder holding Posts.xml, Votes.xml, ...")
-    stackexchange.add_argument("--site", help="id prefix (default: from the folder name)")
-    amazon = sources.add_parser("amazon-reviews", help="reviews in the McAuley JSON-lines format (plain or gzip)",
-                                description="Import an Amazon review file (McAuley format).")  # fmt: skip
-    amazon.add_argument("path", metavar="FILE", help="reviews file (.json, .jsonl, optionally .gz)")
-    amazon.add_argument("--category", help="category of the products (default: from the file or folder name)")
-    for source in (stackexchange, amazon):
-        source.add_argument("--out", help="output JSON-lines file (default: NAME.events.jsonl here)")
-        source.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _simulate_arguments(command("simulate", _simulate, "Generate customer traffic from a population with hidden "
+                                "traits, with a ground-truth file; or publish it live to Kafka."))
+    _import_arguments(command("import", _import, "Turn exported history into vox events (JSON lines, time order)."))
     replay = command("replay", _replay, "Score a JSON-lines file in-process (backfill, what-if) and write "
                      "interactions and customer scores to ClickHouse, as the worker would.")
     replay.add_argument("file", help="JSON-lines file of events (from `vox import` or `vox simulate`)")
@@ -324,6 +299,37 @@ def build_parser() -> argparse.ArgumentParser:
     schemas.add_argument("action", choices=["export"], help="what to do")
     schemas.add_argument("--check", action="store_true", help="only check that the files are up to date")
     return parser
+
+
+def _simulate_arguments(simulate: argparse.ArgumentParser) -> None:
+    simulate.add_argument("--customers", type=_positive_int, default=2000, help="customers (default 2000)")
+    simulate.add_argument("--days", type=_positive_int, default=60, help="days of activity (default 60)")
+    simulate.add_argument("--seed", type=int, default=1, help="random seed: same seed, same bytes (default 1)")
+    # one of the two, said by argparse itself (exit 2, an argument error)
+    where = simulate.add_mutually_exclusive_group(required=True)
+    where.add_argument("--out", help="directory for events.jsonl and truth.json")
+    where.add_argument("--rate", type=_non_negative_float, help="publish live at this many messages/s (0: unthrottled)")
+    simulate.add_argument("--staff", type=int, default=3, help="very active staff accounts (default 3)")
+    simulate.add_argument("--shifts", type=int, default=4, help="planted sentiment shifts (default 4)")
+    simulate.add_argument("--invalid-rate", type=_fraction, default=0.0, help="share of invalid messages (default 0)")
+    simulate.add_argument("--duplicate-rate", type=_fraction, default=0.01, help="share resent (default 0.01)")
+    simulate.add_argument("--late-rate", type=_fraction, default=0.02, help="share arriving late (default 0.02)")
+    simulate.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _import_arguments(importer: argparse.ArgumentParser) -> None:
+    sources = importer.add_subparsers(dest="source", metavar="SOURCE", parser_class=_Parser, required=True)
+    stackexchange = sources.add_parser("stackexchange", help="a Stack Exchange data dump folder (Posts, Users, "
+                                       "Votes, Comments XML)", description="Import a Stack Exchange data dump.")  # fmt: skip
+    stackexchange.add_argument("path", metavar="DUMP_DIR", help="folder holding Posts.xml, Votes.xml, ...")
+    stackexchange.add_argument("--site", help="id prefix (default: from the folder name)")
+    amazon = sources.add_parser("amazon-reviews", help="reviews in the McAuley JSON-lines format (plain or gzip)",
+                                description="Import an Amazon review file (McAuley format).")  # fmt: skip
+    amazon.add_argument("path", metavar="FILE", help="reviews file (.json, .jsonl, optionally .gz)")
+    amazon.add_argument("--category", help="category of the products (default: from the file or folder name)")
+    for source in (stackexchange, amazon):
+        source.add_argument("--out", help="output JSON-lines file (default: NAME.events.jsonl here)")
+        source.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 def _quiet_client_libraries() -> None:

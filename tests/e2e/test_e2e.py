@@ -290,10 +290,11 @@ def replayed_into(chdb_dir: Path, events_file: Path, settings: Settings):  # noq
     from vox.clickhouse.migrations import migrate
     from vox.clickhouse.tables import VoxTables
     from vox.replay import replay_file
+    from vox.stages import declared_stages
 
     replay_url = f"chdb://{chdb_dir}?database=replay{uuid.uuid4().hex[:8]}"
     with open_store(parse_clickhouse_url(replay_url)) as store:
-        migrate(store)
+        migrate(store, declared_stages(settings))
         report = replay_file(events_file, VoxTables(store), settings, progress=False)
     return replay_url, report
 

@@ -127,3 +127,31 @@ def test_a_worker_stalled_longer_than_its_limit_exits_non_zero_with_the_reason(t
     log = worker.log_path.read_text(errors="replace")
     assert code == 1
     assert re.search(r"the worker stopped: stalled: (writes failing|ingest stage has \d+ messages)", log), log[-600:]
+
+
+def test_a_deterministic_failure_stops_the_worker_with_the_reason_instead_of_retrying(tmp_path: Path,
+                                                                                       kafka_home: Path) -> None:  # fmt: skip
+    """A dropped table is no outage: retrying would hang the worker. It stops at once, exit 1,
+    with ClickHouse's reason in one line; an outage (the tests above) is waited out instead."""
+    from tests.e2e.test_e2e import settings_for_test
+
+    server = LocalClickHouseServer(tmp_path / "clickhouse").start()
+    settings = settings_for_test(kafka_home, server.url("dropped"), tmp_path / "worker")
+    create_topics(settings)
+    worker = WorkerProcess(settings)
+    worker.start()
+    try:
+        with open_store(parse_clickhouse_url(settings.clickhouse_url)) as store:
+            store.execute(f"DROP TABLE {store.database}.interactions")
+        publish(settings, 20)
+        assert worker.process is not None
+        started = time.monotonic()
+        code = worker.process.wait(timeout=90)
+        waited = time.monotonic() - started
+    finally:
+        worker.stop()
+        server.stop()
+    log = worker.log_path.read_text(errors="replace")
+    stopped = [line for line in log.splitlines() if "the worker stopped:" in line]
+    assert code == 1 and waited < 60, log[-600:]
+    assert len(stopped) == 1 and "its ingest stage failed" in stopped[0] and "interactions" in stopped[0], log[-600:]

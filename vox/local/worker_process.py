@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 from vox.errors import VoxError
 from vox.local.broker import free_port
@@ -39,11 +40,16 @@ def metric_total(text: str, name: str) -> float:
 class WorkerProcess:
     """`vox worker` with the given settings, on a free port for its HTTP server."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, source: Path | None = None):
+        """`source`: a checkout of another vox version to run instead of this one (the
+        benchmark's pair of commits); its code, this environment's libraries."""
         self.settings = settings
         self.port = free_port()
         self.log_path = settings.home.resolve() / "worker.log"
         self.env = {**os.environ, **settings.as_env(), "VOX_WEB_PORT": str(self.port)}
+        self.source = source
+        if source is not None:
+            self.env["PYTHONPATH"] = str(source)
         self.process: subprocess.Popen | None = None
 
     @property
@@ -55,7 +61,7 @@ class WorkerProcess:
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "vox", "worker"], env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
+                stdin=subprocess.DEVNULL, cwd=self.source,
             )  # fmt: skip
         deadline = time.monotonic() + WORKER_START_TIMEOUT_S
         while scrape(self.metrics_url) is None:

@@ -8,6 +8,8 @@ Run: python -m vox.samples.generate
 
 from __future__ import annotations
 
+from typing import Callable
+
 import json
 import random
 from datetime import datetime, timedelta, timezone
@@ -67,24 +69,33 @@ def events(rng: random.Random) -> list[dict]:
             out.append(base("vote", customer, at) | {"target_kind": "post", "target_id": target,
                        "target_author_id": author, "vote_type": rng.choice(["up", "up", "helpful", "down"])})  # fmt: skip
         else:
-            pid, brand, cat = rng.choice(products)
-            action = rng.choice(["view", "view", "click", "add_to_cart", "purchase"])
-            event = base("click", customer, at) | {"session_id": f"s{customer}-{at:%j}",
-                     "page_type": rng.choice(["product", "docs", "tutorial", "community"]), "action": action,
-                     "product_id": pid, "brand": brand, "category": cat, "dwell_ms": rng.randint(500, 90_000)}  # fmt: skip
-            if action == "purchase":
-                event |= {"page_type": "checkout", "order_value": round(rng.uniform(20, 900), 2)}
-            out.append(event)
+            out.append(_click(rng, base("click", customer, at), products))
     # The same event sent twice (a producer retry): counted once.
     out.append(dict(out[10]))
-    # Broken events: each goes to the dead-letter topic with its reason.
-    bad = base("review", "c001", START)
-    out.append(bad | {"review_id": "rx1", "product_id": "p-fender-0", "brand": "Fender", "category": "guitars",
-                      "rating": 6})  # fmt: skip
-    out.append(base("click", "c002", START) | {"session_id": "s", "page_type": "product", "action": "view",
-               "occurred_at": "2026-03-02T09:00:00"})  # fmt: skip
-    out.append(base("vote", "c003", START) | {"target_kind": "post", "target_id": "t1"})
-    return out
+    return out + _broken(base)
+
+
+def _click(rng: random.Random, event: dict, products: list[tuple[str, str, str]]) -> dict:
+    pid, brand, cat = rng.choice(products)
+    action = rng.choice(["view", "view", "click", "add_to_cart", "purchase"])
+    at = datetime.fromisoformat(event["occurred_at"].replace("Z", "+00:00"))
+    event |= {"session_id": f"s{event['customer_id']}-{at:%j}",
+              "page_type": rng.choice(["product", "docs", "tutorial", "community"]), "action": action,
+              "product_id": pid, "brand": brand, "category": cat, "dwell_ms": rng.randint(500, 90_000)}  # fmt: skip
+    if action == "purchase":
+        event |= {"page_type": "checkout", "order_value": round(rng.uniform(20, 900), 2)}
+    return event
+
+
+def _broken(base: Callable[[str, str, datetime], dict]) -> list[dict]:
+    """Broken events: each goes to the dead-letter topic with its reason."""
+    return [
+        base("review", "c001", START) | {"review_id": "rx1", "product_id": "p-fender-0", "brand": "Fender",
+                                         "category": "guitars", "rating": 6},
+        base("click", "c002", START) | {"session_id": "s", "page_type": "product", "action": "view",
+                                        "occurred_at": "2026-03-02T09:00:00"},
+        base("vote", "c003", START) | {"target_kind": "post", "target_id": "t1"},
+    ]  # fmt: skip
 
 
 def main() -> None:

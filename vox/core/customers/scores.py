@@ -8,6 +8,8 @@ is neither an expert nor a novice by accident.
 
 from __future__ import annotations
 
+from typing import Callable
+
 from dataclasses import dataclass
 
 from vox.core.customers.config import COMPETENCE_COMPONENTS, IMPLICATION_COMPONENTS, ScoringConfig
@@ -57,7 +59,32 @@ def score(state: CustomerState, as_of: float, config: ScoringConfig) -> Scores:
     def d(name: str) -> float:
         return state.decayed(name, as_of, h)
 
-    # competence ---------------------------------------------------------------------------
+    competence_parts, competence_unobserved = _competence(state, as_of, config, h, d)
+    implication_parts, implication_unobserved, days_since_active = _implication(state, as_of, config, d)
+    spend, bought = d("spend"), d("purchases_value")
+    recency_days = (as_of - state.last_purchase) / DAY if state.last_purchase > 0 else float("inf")
+    return Scores(
+        as_of=as_of,
+        competence=weighted(competence_parts, config.competence_weights, competence_unobserved),
+        implication=weighted(implication_parts, config.implication_weights, implication_unobserved),
+        competence_parts=competence_parts,
+        implication_parts=implication_parts,
+        value=spend,
+        recency_days=recency_days,
+        frequency=bought,
+        monetary=spend / bought if bought else 0.0,
+        role=_role(d),
+        days_since_active=days_since_active,
+        left_out=tuple(sorted({f"c_{n}" for n in competence_unobserved} | {f"i_{n}" for n in implication_unobserved})),
+    )
+
+
+Decayed = Callable[[str], float]
+
+
+def _competence(state: CustomerState, as_of: float, config: ScoringConfig, h: tuple[float, float, float],
+                d: Decayed) -> tuple[dict[str, float], frozenset[str]]:  # fmt: skip
+    """The competence components, and those without evidence yet."""
     domains = state.sketch_count(state.domains, as_of, h[0])
     products = state.sketch_count(state.products, as_of, h[0])
     breadth = 0.5 * saturate(domains, config.breadth_domains_k) + 0.5 * saturate(products, config.breadth_products_k)
@@ -90,8 +117,12 @@ def score(state: CustomerState, as_of: float, config: ScoringConfig) -> Scores:
     competence_unobserved = frozenset(name for name, evidence in (
         ("quality", d("reviews") + d("posts")), ("depth", items), ("learning", views), ("accuracy", rated),
     ) if evidence <= 0)  # fmt: skip
+    return competence_parts, competence_unobserved
 
-    # implication --------------------------------------------------------------------------
+
+def _implication(state: CustomerState, as_of: float, config: ScoringConfig,
+                 d: Decayed) -> tuple[dict[str, float], frozenset[str], float]:  # fmt: skip
+    """The implication components, those without evidence yet, and the days since active."""
     days_since_active = max(0.0, (as_of - state.last_action) / DAY)
     recency = 2.0 ** (-days_since_active / config.recency_half_life_days)
     frequency = 0.7 * saturate(d("actions"), config.frequency_k) + 0.3 * recency
@@ -113,28 +144,15 @@ def score(state: CustomerState, as_of: float, config: ScoringConfig) -> Scores:
     implication_parts = dict(zip(IMPLICATION_COMPONENTS,
                                  (frequency, durability, session_depth, co_creation, community, purchases)))  # fmt: skip
     implication_unobserved = frozenset() if sessions or dwell_n else frozenset({"depth"})
+    return implication_parts, implication_unobserved, days_since_active
 
-    # value and role -----------------------------------------------------------------------
-    spend, bought = d("spend"), d("purchases_value")
-    recency_days = (as_of - state.last_purchase) / DAY if state.last_purchase > 0 else float("inf")
+
+def _role(d: Decayed) -> str:
+    """The marketing role their actions fit best (DOMAIN.md)."""
     mix = {
         "executant": 0.2 * d("clicks") + d("purchases"),
         "assistant_marketing": 3 * d("reviews") + d("review_votes_cast"),
         "relais": 3 * d("shares") + d("mentions_made"),
         "apporteur_de_solutions": 3 * d("answers_recent") + 4 * d("ideas"),
     }
-    role = max(ROLES, key=lambda r: mix[r]) if any(mix.values()) else "executant"
-    return Scores(
-        as_of=as_of,
-        competence=weighted(competence_parts, config.competence_weights, competence_unobserved),
-        implication=weighted(implication_parts, config.implication_weights, implication_unobserved),
-        competence_parts=competence_parts,
-        implication_parts=implication_parts,
-        value=spend,
-        recency_days=recency_days,
-        frequency=bought,
-        monetary=spend / bought if bought else 0.0,
-        role=role,
-        days_since_active=days_since_active,
-        left_out=tuple(sorted({f"c_{n}" for n in competence_unobserved} | {f"i_{n}" for n in implication_unobserved})),
-    )
+    return max(ROLES, key=lambda r: mix[r]) if any(mix.values()) else "executant"

@@ -20,6 +20,7 @@ import math
 import struct
 import zlib
 from array import array
+from typing import Callable
 
 from vox.core.customers import signals as S
 from vox.errors import VoxError
@@ -150,26 +151,7 @@ class CustomerState:
             self._own_action(t, signal)
             add("actions")
         if kind == S.CLICK:
-            add("clicks")
-            add("views")
-            if signal.a in ("docs", "tutorial"):
-                add("learning_views")
-            if signal.x > 0:
-                add("dwell_s", min(signal.x, 3600.0))
-                add("dwell_n")
-            if signal.session:
-                self._count_session(signal.session, t, w[IMPLICATION], half_lives[IMPLICATION])
-            if signal.b == "share":
-                add("shares")
-            if signal.b == "purchase":
-                add("purchases")
-                add("purchases_value")
-                add("spend", signal.y)
-                self.last_purchase = max(self.last_purchase, t)
-            if signal.domain:
-                self._touch(self.domains, "c:" + signal.domain, t)
-            if signal.key:
-                self._touch(self.products, signal.key, t)
+            self._click(signal, w, half_lives, add)
         elif kind == S.REVIEW:
             add("reviews")
             add("text_chars", min(signal.x, 5000.0))
@@ -208,6 +190,30 @@ class CustomerState:
         elif kind == S.ACCURACY:
             add("abs_error", signal.x)
             add("rated")
+
+    def _click(self, signal: S.Signal, w: list[float], half_lives: tuple[float, float, float],
+               add: Callable[..., None]) -> None:  # fmt: skip
+        t = signal.at
+        add("clicks")
+        add("views")
+        if signal.a in ("docs", "tutorial"):
+            add("learning_views")
+        if signal.x > 0:
+            add("dwell_s", min(signal.x, 3600.0))
+            add("dwell_n")
+        if signal.session:
+            self._count_session(signal.session, t, w[IMPLICATION], half_lives[IMPLICATION])
+        if signal.b == "share":
+            add("shares")
+        if signal.b == "purchase":
+            add("purchases")
+            add("purchases_value")
+            add("spend", signal.y)
+            self.last_purchase = max(self.last_purchase, t)
+        if signal.domain:
+            self._touch(self.domains, "c:" + signal.domain, t)
+        if signal.key:
+            self._touch(self.products, signal.key, t)
 
     def _own_action(self, t: float, signal: S.Signal) -> None:
         self.last_action = max(self.last_action, t)
