@@ -228,20 +228,29 @@ def analyst_queries(url: str, events_file: Path, settings: Settings) -> dict:
         return {"interactions": rows, "version": str(store.scalar("SELECT version()")), "median_s": timings}
 
 
-def worker_pair(settings: Settings, events: int, warmup: int, work: Path, against: str, rounds: int,
+def own_topics(settings: Settings, messages: list[tuple[str, bytes, bytes]], work: Path) -> Settings:
+    """Settings with topics (and a group, a home, a chDB) of their own, the same backlog
+    published to them: a worker also reads its stages' topics from the start, so two runs must
+    not share them (the second would apply the first one's records too)."""
+    name = f"run{uuid.uuid4().hex[:6]}"
+    own = settings.model_copy(update={"topic_prefix": f"{name}.", "consumer_group": f"bench-{name}",
+                                      "home": work / name, "clickhouse_url": f"chdb://{work / name / 'chdb'}"})  # fmt: skip
+    create_topics(own)
+    publish(own, messages)
+    return own
+
+
+def worker_pair(settings: Settings, messages: list, events: int, warmup: int, work: Path, against: str, rounds: int,
                 timeout_s: float) -> dict:  # fmt: skip
     """This checkout's worker and `against`'s (a git revision, checked out beside), on the same
-    backlog, in alternating rounds, each with a consumer group of its own."""
+    backlog, in alternating rounds, each with topics of its own."""
     checkout = work / "against"
     subprocess.run(["git", "worktree", "add", "--detach", "-q", str(checkout), against], cwd=ROOT, check=True)
     runs: dict[str, list[float]] = {"this": [], against: []}
     try:
         for round_ in range(rounds):
             for name, source in (("this", None), (against, checkout))[:: 1 if round_ % 2 == 0 else -1]:
-                group = f"bench-pair-{uuid.uuid4().hex[:6]}"
-                figures = vox_worker(settings.model_copy(update={"consumer_group": group, "home": work / group,
-                                                                 "clickhouse_url": f"chdb://{work / group / 'chdb'}"}),
-                                     events, warmup, timeout_s, source)  # fmt: skip
+                figures = vox_worker(own_topics(settings, messages, work), events, warmup, timeout_s, source)
                 runs[name].append(figures["events"] / figures["seconds"])
     finally:
         subprocess.run(["git", "worktree", "remove", "--force", str(checkout)], cwd=ROOT, check=False)
@@ -250,7 +259,8 @@ def worker_pair(settings: Settings, events: int, warmup: int, work: Path, agains
             "ratio": medians["this"] / medians[against]}
 
 
-def throughput(settings: Settings, server: LocalClickHouseServer, events: int, warmup: int, work: Path) -> dict:
+def throughput(settings: Settings, server: LocalClickHouseServer, messages: list, events: int, warmup: int,
+               work: Path) -> dict:  # fmt: skip
     """Every contender on the same backlog, each figure with its ratio to the ceiling."""
     timeout = max(120.0, events / 500)
     results = {"ceiling": contender("ceiling", settings, events, warmup, work, timeout)}
@@ -259,9 +269,7 @@ def throughput(settings: Settings, server: LocalClickHouseServer, events: int, w
     results["vox"] = vox_worker(settings, events, warmup, timeout)
     # the same worker on the ClickHouse server: freshness is measured there (a chDB directory
     # belongs to one process, so another cannot poll it), at half of *this* saturated rate
-    on_server = settings.model_copy(update={"clickhouse_url": server.url("saturated"),
-                                            "consumer_group": f"bench-vox-server-{uuid.uuid4().hex[:6]}",
-                                            "home": work / "home-server"})  # fmt: skip
+    on_server = own_topics(settings, messages, work).model_copy(update={"clickhouse_url": server.url("saturated")})
     results["vox (server)"] = vox_worker(on_server, events, warmup, timeout)
     ceiling_rate = results["ceiling"]["events"] / results["ceiling"]["seconds"]
     for figures in results.values():
@@ -302,7 +310,7 @@ def main(argv: list[str] | None = None) -> dict:
         create_topics(settings)
         publish(settings, messages)
         if args.against:
-            report["pair"] = worker_pair(settings, events, warmup, work, args.against, args.rounds, max(120.0, events / 500))
+            report["pair"] = worker_pair(settings, messages, events, warmup, work, args.against, args.rounds, max(120.0, events / 500))
         if not args.pair_only:
             report.update(measured(settings, server, messages, events, warmup, query_events, work, 2.0 if args.smoke else 20.0))
     finally:
@@ -317,7 +325,7 @@ def main(argv: list[str] | None = None) -> dict:
 def measured(settings: Settings, server: LocalClickHouseServer, messages: list, events: int, warmup: int,
              query_events: int, work: Path, fresh_seconds: float) -> dict:  # fmt: skip
     """Throughput, freshness, state size and analyst query latencies."""
-    results = throughput(settings, server, events, warmup, work)
+    results = throughput(settings, server, messages, events, warmup, work)
     report = {
         "throughput": results,
         "vox_vs_naive": results["vox"]["events_per_s"] / results["naive"]["events_per_s"],
