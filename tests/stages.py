@@ -25,7 +25,8 @@ class ProductCounts:
     def __init__(self) -> None:
         self.states: dict[str, dict] = {}
 
-    def apply(self, key: str, records: list[Record], offset: int, stored: Callable[[], bytes | None]) -> int | None:
+    def apply(self, key: str, records: list[Record], source: int, offset: int,
+              stored: Callable[[], bytes | None]) -> int | None:  # fmt: skip
         state = self.states.get(key) or json.loads(stored() or b'{"events": 0, "offset": -1, "at": {}}')
         self.states[key] = state
         if offset <= state["offset"]:

@@ -57,11 +57,12 @@ class InProcessStage:
         self.table: dict[bytes, bytes] = {}
         self.batches = 0  # stands for the offset of the stage's topic: each batch is new
 
-    def run(self, events: Sequence[Event]) -> StageOutput:
-        records = self.router.records_of(events, [NO_POSITION] * len(events))
+    def run(self, events: Sequence[Event], fed: Sequence = ()) -> StageOutput:
+        """The stage's records of these events, then those an earlier stage sent it (`fed`)."""
+        records = [*self.router.records_of(events, [NO_POSITION] * len(events)), *fed]
         self.batches += 1
         touched = [key for key, recs in by_key(self.stage, records).items()
-                   if self.logic.apply(key, recs, self.batches, partial(self.table.get, key.encode())) is not None]  # fmt: skip
+                   if self.logic.apply(key, recs, -1, self.batches, partial(self.table.get, key.encode())) is not None]  # fmt: skip
         output = self.logic.flush(touched)
         self.table.update((key.encode(), state) for key, state in output.states.items())
         return output
@@ -137,9 +138,13 @@ class _Replay:
         report.events += len(events)
         if self.write_interactions:
             report.stored += sink.write_rows(rows, [dead_letter_row(r, self.now) for r in rejected])[0]
+        fed: dict[str, list] = {}  # stage topic -> records sent to it by an earlier stage
         for stage in self.stages:
-            output = stage.run(events)
+            output = stage.run(events, fed.pop(stage.stage.topic, ()))
             for table, columns, stage_rows in output.rows:
                 if stage_rows:
                     self.tables.insert_rows(table, columns, stage_rows)
+            for topic, _, value in output.messages:
+                if later := next((s for s in self.stages if s.stage.topic == topic), None):
+                    fed.setdefault(topic, []).extend(later.stage.unpack(value))
             report.transitions += output.counts.get("segment transitions", 0)

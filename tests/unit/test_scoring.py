@@ -131,7 +131,7 @@ def test_votes_without_author_are_resolved_from_content_before_or_after() -> Non
     for author in ("bob", "amy"):
         state = engine.scorer.customers[author]
         assert state.decayed("pos_votes", state.latest, h) == pytest.approx(1)
-    assert engine.router.content.pending_count == 1  # still waiting for 'never-seen'
+    assert engine.waiting_votes() == 1  # still waiting for 'never-seen'
 
 
 def test_staff_are_scored_and_flagged() -> None:

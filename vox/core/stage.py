@@ -54,16 +54,22 @@ class StageRouter(Protocol[Rec]):
 class KeyedLogic(Protocol[Rec]):
     """The per-key state of one process and what it makes of records."""
 
-    def apply(self, key: str, records: list[Rec], offset: int, stored: Callable[[], bytes | None]) -> int | None:
-        """Fold the records (from the stage topic's `offset`) into the key's state, loading it
-        with `stored` if it is not in memory; the number of records applied, or None when the
-        state had this offset already."""
+    def apply(self, key: str, records: list[Rec], source: int, offset: int,
+              stored: Callable[[], bytes | None]) -> int | None:  # fmt: skip
+        """Fold the records (from `offset` of the stage topic's partition `source`, a
+        `vox.core.keys.source_id`; -1 in a replay) into the key's state, loading it with `stored`
+        if it is not in memory; the number of records applied, or None when the state had this
+        offset already. What the logic emits from here carries that position."""
 
     def flush(self, keys: Sequence[str]) -> StageOutput:
         """The output of the keys touched since the last flush, their states among it."""
 
     def drop(self, key: str) -> None:
         """Forget the key's state in memory (its table entry is deleted by the caller)."""
+
+    # Optional: `redact(key, state, forgotten) -> bytes | None`, the state without these
+    # forgotten customers (`vox.core.forgotten` keys), None to delete it. Without it, a state
+    # whose key is a forgotten customer is deleted.
 
 
 class NoRecall:

@@ -26,6 +26,7 @@ from typing import Sequence
 
 import faust
 from aiokafka import ConsumerRecord
+from aiokafka.errors import IllegalStateError
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from vox.clickhouse.store import Store
@@ -179,8 +180,12 @@ def add_keyed_stage(worker: Worker, stage: KeyedStage) -> Route:
     table = app.Table(stage.table, key_type=bytes, value_type=bytes, partitions=settings.topic_partitions,
                       use_partitioner=True)  # fmt: skip
 
+    partition_of = KeyPartitions(settings.topic_partitions)
+
     async def publish_outputs(messages: list[tuple[str, bytes, bytes]]) -> None:
-        await send_all([(outputs[suffix], {"key": key, "value": value}) for suffix, key, value in messages])
+        # by key, as the keyed records of ingest: to another stage's topic, where the key's state is
+        await send_all([(outputs[suffix], {"key": key, "value": value, "partition": partition_of(key.decode())})
+                        for suffix, key, value in messages])  # fmt: skip
 
     runner = StageRunner(stage, stage.logic(settings), table, worker.tables.insert_rows, publish_outputs,
                          worker.patient, worker.metrics)  # fmt: skip
@@ -300,6 +305,15 @@ async def end_offsets(app: faust.App, consumer, partitions: list) -> dict:  # no
         return {}
 
 
+async def position_of(consumer, tp) -> int | None:  # noqa: ANN001 - aiokafka or Faust's consumer
+    """The consumer's position, or None for a partition a rebalance took away meanwhile (the
+    lag report must never be what stops a worker)."""
+    try:
+        return await consumer.position(tp)
+    except IllegalStateError:
+        return None
+
+
 def add_timers(worker: Worker) -> None:
     app, metrics, health = worker.app, worker.metrics, worker.health
     names = topic_names(worker.settings)
@@ -314,7 +328,7 @@ def add_timers(worker: Worker) -> None:
             behind: dict[str, int] = {}
             for tp, end in (await end_offsets(app, consumer, mine)).items():
                 processed = metrics.processed.get((tp.topic, tp.partition))
-                position = processed + 1 if processed is not None else await consumer.position(tp)
+                position = processed + 1 if processed is not None else await position_of(consumer, tp)
                 if position is not None:
                     lag = max(0, end - position)
                     metrics.lag.labels(tp.topic, str(tp.partition)).set(lag)

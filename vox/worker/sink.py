@@ -88,7 +88,6 @@ class IngestSink:
         max_clock_skew_s: float = 86_400.0,
     ):
         self.max_clock_skew = timedelta(seconds=max_clock_skew_s)
-        self.votes_dropped = 0  # the router's count of unresolved votes, already in the metric
         self.forgotten = Forgotten()  # filled from ClickHouse by the worker and `vox replay`
         self.routes = routes  # the keyed stages routed to (none in `vox replay`: it routes itself)
         self.memory = memory  # what routers recall from (the tables themselves in the worker)
@@ -141,7 +140,6 @@ class IngestSink:
             await self.patient.send(self.publish_dead_letters, batch.rejected)
         for route, records in batch.routed:
             await self.patient.send(route.publish, records)
-            self._count_unresolved_votes(route.router)
 
     async def _store(self, batch: "_Batch") -> None:
         batch.refused = await self.patient.call(self._insert_interactions, batch.fresh)
@@ -171,14 +169,6 @@ class IngestSink:
         if len(kept) < len(rejected):
             self.metrics.forgotten.inc(len(rejected) - len(kept))
         return kept
-
-    def _count_unresolved_votes(self, router: object) -> None:
-        # the customers router gives up on votes whose content never shows up (`ContentIndex`)
-        content = getattr(router, "content", None)
-        dropped = content.dropped if content is not None else 0
-        if dropped > self.votes_dropped:
-            self.metrics.votes_unresolved.inc(dropped - self.votes_dropped)
-            self.votes_dropped = dropped
 
     def _count(self, messages: Sequence[RawMessage], valid: Sequence[tuple[Event, RawMessage]],
                rejected: Sequence[Rejection], duplicates: int) -> None:  # fmt: skip

@@ -16,6 +16,7 @@ from functools import partial
 from typing import Awaitable, Callable, MutableMapping, Sequence
 
 from vox.core.forgotten import forget_key
+from vox.core.keys import source_id
 from vox.core.stage import KeyedLogic, KeyedStage, StageOutput, by_key
 from vox.metrics import WorkerMetrics
 from vox.worker.commit import Commit, Step, nothing
@@ -39,14 +40,18 @@ class StageRunner:
                  publish: Messages, patient: Patient, metrics: WorkerMetrics):  # fmt: skip
         self.stage, self.logic, self.table = stage, logic, table
         self.insert, self.publish, self.patient, self.metrics = insert, publish, patient, metrics
+        self.forgotten: set[str] = set()  # keys (`forget_key`) of forgotten customers
 
     def apply(self, messages: Sequence[KeyedMessage]) -> list[str]:
         """Fold the messages' records into their keys' states; the keys touched, in order."""
         touched: list[str] = []
         applied = 0
         for message in messages:
+            source = source_id(message.topic, message.partition)
             for key, records in by_key(self.stage, self.stage.unpack(message.value)).items():
-                done = self.logic.apply(key, records, message.offset, partial(self.table.get, key.encode()))
+                if self.forgotten and forget_key(key) in self.forgotten:
+                    continue  # a forgotten customer's records (resolved before they were forgotten)
+                done = self.logic.apply(key, records, source, message.offset, partial(self.table.get, key.encode()))
                 if done is not None:  # None: the changelog had this offset already
                     applied += done
                     touched.append(key)  # its offset moved: save it either way
@@ -59,6 +64,7 @@ class StageRunner:
                      keep=partial(self._keep, output), mark=mark).run()  # fmt: skip
         for table, _, rows in output.rows:
             self.metrics.rows_written.labels(self.stage.name, table).inc(len(rows))
+        self.metrics.votes_unresolved.inc(output.counts.get("votes unresolved", 0))
         for message in messages:
             self.metrics.mark_processed(message.topic, message.partition, message.offset)
         return output
@@ -79,8 +85,17 @@ class StageRunner:
             self.table[key.encode()] = state
 
     def forget(self, keys: set[str]) -> None:
-        """Drop the states of these forgotten customers (keys of `vox.core.forgotten`): deleting
-        them from the table writes a tombstone to its changelog."""
-        for stored in [key for key in self.table.keys() if forget_key(key.decode(errors="replace")) in keys]:
-            del self.table[stored]
-            self.logic.drop(stored.decode(errors="replace"))
+        """Drop these forgotten customers (keys of `vox.core.forgotten`) from the stage's states:
+        a state deleted from the table writes a tombstone to its changelog, a redacted one its
+        new value. Their records still in flight are skipped from now on."""
+        self.forgotten |= keys
+        redact = getattr(self.logic, "redact", None)
+        for stored, value in list(self.table.items()):
+            key = stored.decode(errors="replace")
+            kept = redact(key, value, keys) if redact else (None if forget_key(key) in keys else value)
+            if kept is None:
+                del self.table[stored]
+                self.logic.drop(key)
+            elif kept != value:
+                self.table[stored] = kept
+                self.logic.drop(key)

@@ -1,65 +1,182 @@
-"""Who wrote a piece of content, for votes whose producer did not say.
+"""Who wrote a piece of content, for votes whose producer did not say: a keyed stage, keyed by
+content id.
 
-Bounded: the most recent `capacity` contents are remembered (least recently used out). A vote
-that arrives before its content waits, up to `pending_capacity` votes in all and `vote_wait_days`
-of event time, and is resolved when the content shows up; a vote whose content never shows up
-(or was forgotten) is dropped from scoring and counted, never guessed: neither its author nor its
-voter is credited (votes on content that never exists must not raise anyone's implication). Its
-row in `interactions` is unaffected.
+A review or a post tells the stage its content's author; a vote that named no author goes to
+the stage of its target. A vote on content already known is resolved at once; one on content
+not seen yet waits in the content's state and is resolved when the content shows up. Either way
+its signals (cast, for the voter; received, for the author) are emitted once, by the stage,
+from a position of the stage's own topic: the same on every replay of that topic, whatever the
+order in which the vote and its content reached the input topics. (Resolving votes in the
+ingest stage instead, from a cache refilled from ClickHouse, gave a vote two possible positions,
+its own or its content's, depending on the order of partitions in a batch: after a crash, a
+re-read batch could apply it twice.)
+
+A vote whose content has not shown up once `vote_wait_days` of event time have passed (the
+latest event time the stage has seen) is counted as unresolved (`vox_votes_unresolved_total`)
+and credits no one; it stays waiting, up to `MAX_WAITING` votes per content, in case its
+content does arrive. Neither the voter nor anyone else is credited for votes on content that
+never exists.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from typing import Callable, Sequence
 
-from vox.schemas import Vote
+from pydantic_core import from_json, to_json
+
+from vox.core.customers import signals as S
+from vox.core.customers.config import ScoringConfig
+from vox.core.forgotten import forget_key
+from vox.core.stage import NoRecall, StageOutput
+from vox.errors import VoxError
+from vox.schemas import Event, Post, Review, Vote
+
+MAX_WAITING = 1000  # votes waiting per unknown content; more are dropped at once (counted)
+RANK_BITS = 24  # positions of emitted signals: offset of the stage's topic, then a rank within it
+RECORDS_FORMAT = 1
+
+# A record: ["c", content, source, offset, at, author] for content, or
+# ["v", content, source, offset, at, event_id, voter, role, vote_type, target_kind] for a vote.
+Record = list
 
 
-class ContentIndex:
-    def __init__(self, capacity: int = 1_000_000, pending_capacity: int = 100_000):
-        self.capacity, self.pending_capacity = capacity, pending_capacity
-        self.authors: OrderedDict[str, str] = OrderedDict()
-        self.pending: OrderedDict[str, list[Vote]] = OrderedDict()
-        self.pending_count = 0
-        self.dropped = 0  # votes given up on: never resolved
+def content_records(events: Sequence[Event], positions: Sequence[tuple[int, int]]) -> list[Record]:
+    out: list[Record] = []
+    for event, (source, offset) in zip(events, positions):
+        at = event.occurred_at.timestamp()
+        if isinstance(event, (Review, Post)):
+            content = event.review_id if isinstance(event, Review) else event.post_id
+            out.append(["c", content, source, offset, at, event.customer_id])
+        elif isinstance(event, Vote) and not event.target_author_id:
+            out.append(["v", event.target_id, source, offset, at, event.event_id, event.customer_id,
+                        event.actor_role, event.vote_type, event.target_kind])  # fmt: skip
+    return out
 
-    def remember(self, content_id: str, author: str) -> list[Vote]:
-        """Record authorship; return the votes that were waiting for this content."""
-        self.authors[content_id] = author
-        self.authors.move_to_end(content_id)
-        if len(self.authors) > self.capacity:
-            self.authors.popitem(last=False)
-        waiting = self.pending.pop(content_id, [])
-        self.pending_count -= len(waiting)
-        return waiting
 
-    def author_of(self, vote: Vote) -> str | None:
-        """The author if known; otherwise the vote waits for its content."""
-        author = self.authors.get(vote.target_id)
-        if author is not None:
-            return author
-        self.wait(vote)
-        return None
+def pack(records: list[Record]) -> bytes:
+    return to_json({"format": RECORDS_FORMAT, "records": records})
 
-    def expire(self, now_s: float, max_wait_s: float) -> None:
-        """Drop the votes that have waited longer than `max_wait_s` of event time (`now_s`: the
-        time of the event being routed). Waiting lists are in arrival order: the oldest first."""
-        while self.pending:
-            content_id, waiting = next(iter(self.pending.items()))
-            if waiting[0].occurred_at.timestamp() >= now_s - max_wait_s:
-                return
-            del self.pending[content_id]
-            self.pending_count -= len(waiting)
-            self.dropped += len(waiting)
 
-    def wait(self, vote: Vote) -> None:
-        """Hold a vote until its content shows up (once: a vote already waiting is not added)."""
-        waiting = self.pending.setdefault(vote.target_id, [])
-        if any(v.event_id == vote.event_id for v in waiting):
-            return
-        waiting.append(vote)
-        self.pending_count += 1
-        while self.pending_count > self.pending_capacity:
-            _, evicted = self.pending.popitem(last=False)
-            self.pending_count -= len(evicted)
-            self.dropped += len(evicted)
+def unpack(data: bytes) -> list[Record]:
+    message = from_json(data)
+    if not isinstance(message, dict) or message.get("format") != RECORDS_FORMAT:
+        raise VoxError(f"a content record message is in a format this vox does not read ({str(data[:40])})")
+    return message["records"]
+
+
+def content_of(record: Record) -> str:
+    return record[1]
+
+
+class ContentRouter(NoRecall):
+    def records_of(self, events: Sequence[Event], positions: Sequence[tuple[int, int]]) -> list[Record]:
+        return content_records(events, positions)
+
+
+def vote_signals(vote: Record, author: str) -> list[S.Signal]:
+    """A resolved vote: cast by the voter, received by the author (unless they are one)."""
+    _, _, _, _, at, event_id, voter, role, vote_type, target_kind = vote
+    out = [S.Signal(voter, S.VOTE_CAST, at, role, a=vote_type, b=target_kind)]
+    if author != voter:
+        out.append(S.Signal(author, S.VOTE_RECEIVED, at, a=vote_type, giver=voter))
+    return S.with_ids(event_id, out)
+
+
+class ContentLogic:
+    """States (JSON): {"author": id or null, "offset": applied offset of the stage's topic,
+    "seen": {input source: last input offset}, "waiting": [vote records]}."""
+
+    def __init__(self, config: ScoringConfig):
+        self.wait_s = config.vote_wait_days * 86_400
+        self.states: dict[str, dict] = {}
+        self.emitted: list[S.Signal] = []
+        self.latest = float("-inf")  # latest event time seen: the clock of the waiting votes
+        self.uncounted: dict[str, list[float]] = {}  # keys with waiting votes not yet counted
+        self.unresolved = 0
+        self._at: tuple[int, int] = (0, -1)  # (source, offset) of the message being applied
+        self._rank = 0
+
+    def apply(self, key: str, records: list[Record], source: int, offset: int,
+              stored: Callable[[], bytes | None]) -> int | None:  # fmt: skip
+        state = self.states.get(key)
+        if state is None:
+            data = stored()
+            state = from_json(data) if data else {"author": None, "offset": -1, "seen": {}, "waiting": []}
+            self.states[key] = state
+        if offset <= state["offset"]:
+            return None  # the changelog had it already
+        if (source, offset) != self._at:
+            self._at, self._rank = (source, offset), 0
+        applied = 0
+        for record in records:
+            seen = state["seen"].get(str(record[2]), -1)
+            if record[2] >= 0 and record[3] <= seen:
+                continue  # a batch routing sent twice
+            state["seen"][str(record[2])] = max(seen, record[3])
+            applied += 1
+            self.latest = max(self.latest, record[4])
+            if record[0] == "c":
+                state["author"] = record[5]
+                for vote in state["waiting"]:
+                    self._emit(vote_signals(vote, record[5]))
+                state["waiting"] = []
+                self.uncounted.pop(key, None)
+            elif state["author"] is not None:
+                self._emit(vote_signals(record, state["author"]))
+            elif len(state["waiting"]) < MAX_WAITING:
+                state["waiting"].append(record)
+                self.uncounted.setdefault(key, []).append(record[4])
+            else:
+                self.unresolved += 1
+        state["offset"] = offset
+        return applied
+
+    def _emit(self, signals: list[S.Signal]) -> None:
+        source, offset = self._at
+        for signal in signals:
+            signal.source, signal.position = source, (offset << RANK_BITS) + min(self._rank, (1 << RANK_BITS) - 1)
+            self._rank += 1
+        self.emitted.extend(signals)
+
+    def flush(self, keys: Sequence[str]) -> StageOutput:
+        self._count_expired()
+        per_customer: dict[str, list[S.Signal]] = {}
+        for signal in self.emitted:
+            per_customer.setdefault(signal.customer_id, []).append(signal)
+        self.emitted = []
+        keys = list(dict.fromkeys(keys))
+        output = StageOutput(messages=[("signals", customer.encode(), S.pack(signals))
+                                       for customer, signals in per_customer.items()],
+                             states={key: to_json(self.states.pop(key)) for key in keys if key in self.states},
+                             counts={"votes unresolved": self.unresolved})  # fmt: skip
+        self.unresolved = 0
+        self.states.clear()  # the table has them: loaded again when needed
+        return output
+
+    def _count_expired(self) -> None:
+        """Waiting votes older than `vote_wait_days` before the latest event time: unresolved."""
+        horizon = self.latest - self.wait_s
+        for key in list(self.uncounted):
+            times = self.uncounted[key]
+            fresh = [t for t in times if t >= horizon]
+            self.unresolved += len(times) - len(fresh)
+            if fresh:
+                self.uncounted[key] = fresh
+            else:
+                del self.uncounted[key]
+
+    def drop(self, key: str) -> None:
+        self.states.pop(key, None)
+
+    @staticmethod
+    def redact(key: str, data: bytes, forgotten: set[str]) -> bytes | None:
+        """The state without these forgotten customers: deleted if they wrote the content (a
+        vote on it then waits for content that never comes), their waiting votes removed."""
+        state = from_json(data)
+        if state["author"] is not None and forget_key(state["author"]) in forgotten:
+            return None
+        kept = [vote for vote in state["waiting"] if forget_key(vote[6]) not in forgotten]
+        if len(kept) == len(state["waiting"]):
+            return data
+        state["waiting"] = kept
+        return to_json(state)

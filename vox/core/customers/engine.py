@@ -20,7 +20,7 @@ from vox.schemas import Event, Post, Review, Vote
 from vox.core.customers import signals as S
 from vox.core.customers.config import ScoringConfig
 from vox.core.customers.consensus import ProductConsensus
-from vox.core.customers.content import ContentIndex
+from vox.core.customers.content import ContentLogic, content_of, content_records
 from vox.core.customers.scores import Scores, half_lives, score
 from vox.core.customers.state import FLAG_COUNTED, CustomerState
 from vox.core.ports import RoutingMemory
@@ -29,62 +29,21 @@ from vox.core.typology import ACTIONS, PopulationCuts, cell_index, cell_name, le
 SNAPSHOT_MOVE = 2.0  # points either score must move before a new history snapshot
 
 
-CLOCK_SKEW_S = 86_400.0  # a vote may carry a time a little before its content's (producers' clocks)
-
-
 class Router:
-    """Its own state (who wrote which content, each product's rating consensus) is keyed by
-    content and product, not by the customer partitions the worker reads. Rather than a second
-    repartition, the worker keeps it as a cache and fills the gaps from a `RoutingMemory` (every
-    event ever stored: `interactions`) before each batch (`recall`): after a restart or a
-    rebalance, a vote on old content still finds its author, and a product's consensus is
-    rebuilt from its stored reviews, exactly. `vox replay` routes everything itself: no memory."""
+    """Events -> the signals of the customers they are about. Its own state, each product's
+    rating consensus, is keyed by product: reviews are partitioned by product at the input, and
+    after a restart or a rebalance a product's consensus is rebuilt exactly from its stored
+    reviews (`recall`, through a `RoutingMemory`: `interactions`). Votes that named no author
+    give no signal here: the content stage (`vox.core.customers.content`) resolves them."""
 
-    def __init__(self, config: ScoringConfig, content_capacity: int = 1_000_000):
+    def __init__(self, config: ScoringConfig):
         self.config = config
-        self.content = ContentIndex(content_capacity, pending_capacity=max(1000, content_capacity // 10))
         self.products: dict[str, ProductConsensus] = {}
-        self.released: list[tuple[Vote, str]] = []  # waiting votes whose content `recall` found
 
     def recall(self, memory: RoutingMemory, events: Sequence[Event]) -> None:
         """Fetch from memory what the batch needs and the cache lacks (the worker runs this on
         the ClickHouse thread, and `records_of` on its event loop)."""
-        self._recall_authors(memory, {e.target_id for e in events if isinstance(e, Vote) and not e.target_author_id})
-        self._recall_waiting_votes(memory, {(e.review_id if isinstance(e, Review) else e.post_id): e.occurred_at.timestamp()
-                                            for e in events if isinstance(e, (Review, Post))})  # fmt: skip
-        self._recall_consensus(memory, {e.product_id for e in events if isinstance(e, Review)})
-
-    def records_of(self, events: Sequence[Event], positions: Sequence[tuple[int, int]]) -> list[S.Signal]:
-        """Signals of a batch of new events, in order, each marked with the input position
-        (source id, offset) of its event; first those of waiting votes whose content `recall`
-        found stored by another worker (no position: the recent ids recognise them)."""
-        out: list[S.Signal] = []
-        for vote, author in self.released:
-            out.extend(self.vote_signals(vote, author))
-        self.released.clear()
-        for event, (source, offset) in zip(events, positions):
-            out.extend(S.at_position(self.signals(event), source, offset))
-        return out
-
-    def _recall_authors(self, memory: RoutingMemory, content_ids: set[str]) -> None:
-        missing = [c for c in content_ids if c not in self.content.authors]
-        for content_id, author in sorted(memory.authors_of(missing).items()) if missing else ():
-            # votes waiting here for this content (another worker stored it) are resolved now
-            self.released.extend((vote, author) for vote in self.content.remember(content_id, author))
-
-    def _recall_waiting_votes(self, memory: RoutingMemory, new_content: dict[str, float]) -> None:
-        """Votes stored before their content, by a worker that has stopped since (or by another
-        one), wait in memory rather than in this process: make them wait here, so that the
-        content's arrival resolves them. Votes come after their content in event time, so only
-        that stretch is read."""
-        unseen = [c for c in new_content if c not in self.content.authors]
-        if unseen:
-            since = min(new_content[c] for c in unseen) - CLOCK_SKEW_S
-            for vote in memory.votes_waiting_on(unseen, since):
-                self.content.wait(vote)
-
-    def _recall_consensus(self, memory: RoutingMemory, product_ids: set[str]) -> None:
-        missing = [p for p in product_ids if p not in self.products]
+        missing = sorted({e.product_id for e in events if isinstance(e, Review)} - self.products.keys())
         if not missing:
             return
         c = self.config
@@ -94,29 +53,23 @@ class Router:
             self.products[product].observe(at, rating, c.allowed_lateness_s, c.consensus_prior_reviews,
                                            c.consensus_min_reviews)  # fmt: skip
 
-    def signals(self, event: Event) -> list[S.Signal]:
-        """Every signal the event gives, each with its deterministic id. A vote on content not
-        seen yet gives none until the content shows up (then both the voter's and the author's,
-        with the id of the vote, so they are recognised if they ever come twice), and none at
-        all if it never does within `vote_wait_days`."""
-        self.content.expire(event.occurred_at.timestamp(), self.config.vote_wait_days * 86_400)
-        if isinstance(event, Vote) and not event.target_author_id:
-            author = self.content.author_of(event)
-            return self.vote_signals(event, author) if author is not None else []
-        out = S.with_ids(event.event_id, [S.own_signal(event), *S.received_signals(event)])
-        if isinstance(event, (Review, Post)):
-            content_id = event.review_id if isinstance(event, Review) else event.post_id
-            for waiting in self.content.remember(content_id, event.customer_id):
-                out.extend(self.vote_signals(waiting, event.customer_id))
-            if isinstance(event, Review):
-                out.extend(S.with_ids(event.event_id, self._accuracy(event)))
+    def records_of(self, events: Sequence[Event], positions: Sequence[tuple[int, int]]) -> list[S.Signal]:
+        """Signals of a batch of new events, in order, each marked with the input position
+        (source id, offset) of its event."""
+        out: list[S.Signal] = []
+        for event, (source, offset) in zip(events, positions):
+            out.extend(S.at_position(self.signals(event), source, offset))
         return out
 
-    @staticmethod
-    def vote_signals(vote: Vote, author: str) -> list[S.Signal]:
-        """A resolved vote: cast by the voter, received by the author (unless they are one)."""
-        received = S.vote_received(vote, author)
-        return S.with_ids(vote.event_id, [S.own_signal(vote), *([received] if received else [])])
+    def signals(self, event: Event) -> list[S.Signal]:
+        """Every signal the event gives, each with its deterministic id (a vote that named no
+        author: none, see the class)."""
+        if isinstance(event, Vote) and not event.target_author_id:
+            return []
+        out = S.with_ids(event.event_id, [S.own_signal(event), *S.received_signals(event)])
+        if isinstance(event, Review):
+            out.extend(S.with_ids(event.event_id, self._accuracy(event)))
+        return out
 
     def _accuracy(self, review: Review) -> list[S.Signal]:
         consensus = self.products.setdefault(review.product_id, ProductConsensus())
@@ -224,16 +177,28 @@ class Scorer:
 
 
 class ScoringEngine:
-    """Both stages in one process (replay, tests, benchmarks)."""
+    """The stages in one process, event by event (tests, benchmarks): routing, the content
+    stage for votes that named no author, the scorer."""
 
     def __init__(self, config: ScoringConfig):
         self.router = Router(config)
+        self.content = ContentLogic(config)
         self.scorer = Scorer(config)
+        self._events = 0
 
     def process(self, event: Event) -> list[str]:
         """Apply an event; return the customers whose state changed."""
+        self._events += 1
+        signals = self.router.signals(event)
+        for record in content_records([event], [(-1, -1)]):
+            self.content.apply(content_of(record), [record], -1, self._events, lambda: None)
+        signals.extend(self.content.emitted)
+        self.content.emitted = []
         touched = []
-        for signal in self.router.signals(event):
+        for signal in signals:
             self.scorer.apply(signal)
             touched.append(signal.customer_id)
         return touched
+
+    def waiting_votes(self) -> int:
+        return sum(len(state["waiting"]) for state in self.content.states.values())

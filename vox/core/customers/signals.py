@@ -150,10 +150,3 @@ def with_ids(event_id: str, signals: list[Signal]) -> list[Signal]:
     for signal in signals:
         signal.sid = signal_id(event_id, signal.kind, signal.customer_id)
     return signals
-
-
-def vote_received(vote: Vote, author: str) -> Signal | None:
-    """The signal of a vote whose target's author was resolved after the fact."""
-    if author == vote.customer_id:
-        return None
-    return Signal(author, VOTE_RECEIVED, vote.occurred_at.timestamp(), a=vote.vote_type, giver=vote.customer_id)

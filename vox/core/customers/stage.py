@@ -1,10 +1,15 @@
-"""The customer scoring as a keyed stage: signals keyed by customer, states in `vox-customers`,
-scores to `customer_scores` and its history, moves to `segment_transitions` and `vox.segments`."""
+"""The customer scoring as two keyed stages: content (authorship, for votes that named no
+author: `vox.core.customers.content`), and customers: signals keyed by customer, states in
+`vox-customers`, scores to `customer_scores` and its history, moves to `segment_transitions` and
+`vox.segments`."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable, Sequence
 
+from vox.core.customers.content import ContentLogic, ContentRouter, content_of
+from vox.core.customers.content import pack as pack_content
+from vox.core.customers.content import unpack as unpack_content
 from vox.core.customers.engine import Router, Scorer
 from vox.core.customers.rows import SCORE_COLUMNS, TRANSITION_COLUMNS, score_row, segment_message, transition_row
 from vox.core.customers.signals import Signal, pack, unpack
@@ -37,7 +42,8 @@ class CustomerLogic:
         customers[customer_id] = state
         return state
 
-    def apply(self, key: str, records: list[Signal], offset: int, stored: Callable[[], bytes | None]) -> int | None:
+    def apply(self, key: str, records: list[Signal], source: int, offset: int,
+              stored: Callable[[], bytes | None]) -> int | None:  # fmt: skip
         state = self._state(key, stored)
         if offset <= state.applied_offset:
             return None  # the changelog had it already
@@ -86,4 +92,23 @@ CUSTOMERS: KeyedStage[Signal] = KeyedStage(
     pack=pack,
     unpack=unpack,
     outputs=("segments",),
+)
+
+
+def _content_logic(settings: "Settings") -> ContentLogic:
+    return ContentLogic(settings.scoring)
+
+
+#: Runs before the customers stage (in `vox replay`, whose stages run in the declared order):
+#: the signals it resolves go to the customers stage's topic.
+CONTENT: KeyedStage[list] = KeyedStage(
+    name="content",
+    topic="content",
+    table="vox-content",
+    router=lambda settings: ContentRouter(),
+    logic=_content_logic,
+    key_of=content_of,
+    pack=pack_content,
+    unpack=unpack_content,
+    outputs=("signals",),
 )
