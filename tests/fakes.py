@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Sequence
 
 from vox.core.interactions import INTERACTION_COLUMNS, dead_letter_position
-from vox.schemas import Vote
 
 COLUMN = {name: i for i, name in enumerate(INTERACTION_COLUMNS)}
 
@@ -38,21 +37,6 @@ class MemoryTables:
 
     def forgotten_keys(self) -> set[str]:
         return set(self.forgotten)
-
-    def authors_of(self, content_ids: Sequence[str]) -> dict[str, str]:
-        wanted = set(content_ids)
-        return {self._value(r, "content_id"): self._value(r, "customer_id") for r in self.interactions
-                if self._value(r, "event_type") in ("review", "post") and self._value(r, "content_id") in wanted}  # fmt: skip
-
-    def votes_waiting_on(self, content_ids: Sequence[str], since_s: float) -> list[Vote]:
-        wanted = set(content_ids)
-        rows = sorted((r for r in self.interactions if self._value(r, "event_type") == "vote"
-                       and not self._value(r, "target_author_id") and self._value(r, "target_id") in wanted
-                       and self._value(r, "occurred_at").timestamp() >= since_s),
-                      key=lambda r: (self._value(r, "occurred_at"), self._value(r, "event_id")))  # fmt: skip
-        return [Vote.model_construct(type="vote", target_author_id=None, **{
-            name: self._value(r, name) for name in ("event_id", "customer_id", "actor_role", "vote_type",
-                                                    "target_kind", "target_id", "occurred_at")}) for r in rows]  # fmt: skip
 
     def ratings_of(self, product_ids: Sequence[str]) -> list[tuple[str, float, int]]:
         wanted = set(product_ids)

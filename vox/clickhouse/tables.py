@@ -20,7 +20,6 @@ from vox.core.customers.config import COMPETENCE_COMPONENTS, IMPLICATION_COMPONE
 from vox.core.interactions import DEAD_LETTER_COLUMNS, INTERACTION_COLUMNS
 from vox.core.ports import Position
 from vox.errors import VoxError
-from vox.schemas import Vote
 
 LOOKUP_CHUNK = 1000  # values per `IN (...)`: well under max_query_size for any id length
 KEY_LOOKUP_CHUNK = 8000  # hashes per key look-up: about 170 KB of SQL, under max_query_size (256 KiB)
@@ -50,10 +49,6 @@ def seconds(value: object) -> float:
     if isinstance(value, datetime):
         return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).timestamp()
     return datetime.fromisoformat(str(value)).replace(tzinfo=timezone.utc).timestamp()
-
-
-def _clock_text(at_s: float) -> str:
-    return quote(datetime.fromtimestamp(at_s, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S"))
 
 
 class VoxTables:
@@ -100,29 +95,6 @@ class VoxTables:
         return {key for (key,) in self.store.query(f"SELECT DISTINCT key FROM {self.db}.forgotten_customers")}
 
     # --- routing (`vox.core.ports.RoutingMemory`) ---
-
-    def authors_of(self, content_ids: Sequence[str]) -> dict[str, str]:
-        found: dict[str, str] = {}
-        for chunk in chunks(sorted(content_ids)):
-            found.update(self.store.query(
-                f"SELECT content_id, any(customer_id) FROM {self.db}.interactions "
-                f"WHERE event_type IN ('review', 'post') AND content_id IN {in_list(chunk)} GROUP BY content_id"))  # fmt: skip
-        return found
-
-    def votes_waiting_on(self, content_ids: Sequence[str], since_s: float) -> list[Vote]:
-        votes: list[Vote] = []
-        for chunk in chunks(sorted(content_ids)):
-            rows = self.store.query(
-                f"SELECT event_id, customer_id, actor_role, vote_type, target_kind, target_id, occurred_at "
-                f"FROM {self.db}.interactions WHERE event_type = 'vote' AND target_author_id = '' "
-                f"AND occurred_at >= {_clock_text(since_s)} AND target_id IN {in_list(chunk)} "
-                "ORDER BY occurred_at, event_id")  # fmt: skip
-            votes.extend(Vote.model_construct(
-                type="vote", event_id=event_id, customer_id=voter, actor_role=role, vote_type=vote_type,
-                target_kind=target_kind, target_id=target_id, target_author_id=None,
-                occurred_at=datetime.fromtimestamp(seconds(occurred_at), tz=timezone.utc))
-                for event_id, voter, role, vote_type, target_kind, target_id, occurred_at in rows)  # fmt: skip
-        return votes  # in order for each content (a content is in one chunk)
 
     def ratings_of(self, product_ids: Sequence[str]) -> list[tuple[str, float, int]]:
         ratings: list[tuple[str, float, int]] = []

@@ -8,20 +8,12 @@ from __future__ import annotations
 
 from typing import Protocol, Sequence
 
-from vox.schemas import Vote
 
 Position = tuple[str, int]  # (topic, partition)
 
 
 class RoutingMemory(Protocol):
     """Every event ever stored, as routing needs to see it after a restart or a rebalance."""
-
-    def authors_of(self, content_ids: Sequence[str]) -> dict[str, str]:
-        """The author of each of these reviews or posts that is stored."""
-
-    def votes_waiting_on(self, content_ids: Sequence[str], since_s: float) -> list[Vote]:
-        """Stored votes on these contents that named no author, cast at `since_s` or later, in
-        (event time, event id) order."""
 
     def ratings_of(self, product_ids: Sequence[str]) -> list[tuple[str, float, int]]:
         """(product, event time, rating) of every stored review of these products, in (event
