@@ -175,6 +175,11 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
         out = Path(args.out or re.sub(r"(\.jsonl?|\.json)?(\.gz)?$", "", source.name) + ".events.jsonl")
         _writable(out)
         report = import_amazon_reviews(source, out, category=args.category, progress=not args.no_progress)
+    if not report.written:
+        what = "the McAuley JSON-lines format (one review object per line)" if args.source != "stackexchange" \
+            else "a Stack Exchange dump (Posts.xml, Users.xml, Votes.xml, Comments.xml)"  # fmt: skip
+        out.unlink(missing_ok=True)  # an empty file would look like an import
+        raise VoxError(f"{args.path}: no event imported ({report.summary()}): expected {what}")
     print(f"{report.summary()}\n-> {out} (publish with `vox produce {out}`)")
     return 0
 

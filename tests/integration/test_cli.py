@@ -129,3 +129,12 @@ def test_simulate_argument_errors_exit_2(args: list[str], words: list[str]) -> N
     done = vox(*args)
     assert done.returncode == 2
     assert_one_line_error(done, *words)
+
+
+def test_an_import_that_found_no_event_says_so_and_fails(tmp_path: Path) -> None:
+    """A CSV given as McAuley JSON lines used to print "wrote 0 events" and exit 0."""
+    source, out = tmp_path / "reviews.csv", tmp_path / "reviews.events.jsonl"
+    source.write_text("reviewerID,asin,overall\nA1,B2,5\n")
+    done = vox("import", "amazon-reviews", str(source), "--out", str(out), "--no-progress")
+    assert_one_line_error(done, "no event imported", "2 lines that are not JSON", "McAuley JSON-lines")
+    assert not out.exists()
