@@ -364,3 +364,29 @@ def test_a_batch_re_sent_after_a_crash_is_applied_once_however_many_signals_it_h
     assert [scorer.apply(s) for s in review_signals[1:]] == [False]  # even the last one alone
     restored = CustomerState.from_bytes(scorer.customers["staff"].to_bytes())
     assert list(restored.positions) == [source_id("vox.votes", 2), 139 * SIGNALS_PER_EVENT]
+
+
+def test_an_anonymous_identity_is_evidence_about_others_but_never_placed_nor_counted_in_the_cuts() -> None:
+    """Placeholder voters (one id per vote, as the importers make them) count as distinct voters
+    for the author they vote for, and are never given a state, a placement or a share of the
+    adaptive cuts; a vote without author and content by a placeholder credit no placeholder."""
+    adaptive = ScoringConfig(cut_mode="adaptive")
+    content = [post(customer_id="alice", post_id="t-a", kind="answer", occurred_at=at(0)),
+               post(customer_id="bob", post_id="t-b", kind="answer", occurred_at=at(0, 1))]  # fmt: skip
+    anonymous = [vote(customer_id=f"site:anon:v{n}", actor_role="anonymous", target_kind="post", target_id="t-a",
+                      target_author_id="alice" if n % 2 else None, vote_type="up", occurred_at=at(1, n))
+                 for n in range(40)]  # fmt: skip
+    by_placeholder = [post(customer_id="site:anon:gone", actor_role="anonymous", post_id="t-x", occurred_at=at(2)),
+                      vote(customer_id="bob", target_kind="post", target_id="t-x", target_author_id=None,
+                           vote_type="up", occurred_at=at(2, 1))]  # fmt: skip
+    with_them = run(*content, *anonymous, *by_placeholder, config=adaptive)
+    without = run(*content, by_placeholder[1], config=adaptive)
+    assert not [c for c in with_them.scorer.customers if ":anon:" in c]
+    h = with_them.scorer.half_lives
+    alice = with_them.scorer.customers["alice"]
+    assert alice.decayed("pos_votes", alice.latest, h) == pytest.approx(40)
+    assert alice.sketch_count(alice.givers, alice.latest, h[0]) > 10  # distinct voters, to the sketch's limit
+    for engine in (with_them, without):
+        engine.scorer.place(list(engine.scorer.customers))
+    assert set(with_them.scorer.customers) == set(without.scorer.customers) == {"alice", "bob", "dave"}
+    assert with_them.scorer.implication_cuts.total == without.scorer.implication_cuts.total == 3

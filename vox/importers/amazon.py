@@ -6,7 +6,7 @@ Each line (`reviewerID`, `asin`, `overall`, `summary`, `reviewText`, `unixReview
 
 * **who voted**: unknown. Each vote gets a voter id of its own, `amz:anon:REVIEWID:hN` /
   `...:uN`, so it counts as recognition from one distinct unknown customer and no invented
-  customer accumulates votes.
+  customer accumulates votes; `actor_role: anonymous`: never scored or placed itself.
 * **when they voted**: unknown. The votes are placed one second after the review (they cannot
   come before it); their timing carries no information.
 * **brand, category**: not in review files (they are in the separate metadata file): the brand
@@ -72,7 +72,7 @@ def review_events(line: dict, category: str) -> list[dict]:
         kind, mark = ("helpful", "h") if n < helpful else ("unhelpful", "u")
         events.append({
             "type": "vote", "event_id": f"{review_id}:{mark}{n}", "customer_id": f"{SOURCE}:anon:{reviewer}:{product}:{mark}{n}",
-            "occurred_at": _timestamp(unix, 1), "target_kind": "review", "target_id": review_id,
+            "actor_role": "anonymous", "occurred_at": _timestamp(unix, 1), "target_kind": "review", "target_id": review_id,
             "target_author_id": author, "vote_type": kind,
         })  # fmt: skip
     return events

@@ -9,8 +9,8 @@
   are not recognition and are skipped.
 * Public dumps hide who cast up and down votes. Each such vote still counts as recognition
   received by the author, from a voter id of its own, `SITE:anon:vVOTEID`: one distinct unknown
-  voter per vote, so no invented customer accumulates thousands of votes. Filter them out of
-  customer lists with `customer_id LIKE '%:anon:%'`.
+  voter per vote, so no invented customer accumulates thousands of votes, marked
+  `actor_role: anonymous`: evidence for the author, never scored or placed themselves.
 * Vote dates are days: a vote is placed at the start of its day, or just after the post it is
   on when the post is from that same day.
 * Accounts with negative ids (the `Community` bot) are marked `actor_role: staff`.
@@ -118,7 +118,9 @@ class StackExchangeImport:
         """Common fields; no user id means an anonymous voter, one of its own per vote."""
         customer = self.customer(user_id) if user_id else f"{self.site}:anon:v{row_id}"
         event = {"event_id": f"{self.site}:{kind}{row_id}", "customer_id": customer, "occurred_at": occurred_at}
-        if user_id and user_id.startswith("-"):
+        if not user_id:
+            event["actor_role"] = "anonymous"
+        elif user_id.startswith("-"):
             event["actor_role"] = "staff"
         return event
 

@@ -55,7 +55,7 @@ Text = Annotated[str, StringConstraints(max_length=MAX_TEXT_CHARS)]
 Title = Annotated[str, StringConstraints(max_length=MAX_TITLE_CHARS)]
 Lang = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")]
 
-ActorRole = Literal["customer", "staff", "partner"]
+ActorRole = Literal["customer", "staff", "partner", "anonymous"]
 
 
 class Envelope(BaseModel):
@@ -70,7 +70,8 @@ class Envelope(BaseModel):
         "normalised to UTC. Naive timestamps are rejected: their meaning depends on a server's clock. "
         "Must lie between 1970-01-02 and the time vox ingests it plus VOX_MAX_CLOCK_SKEW_S (a day by default)."
     )
-    actor_role: ActorRole = Field("customer", description="staff and partner accounts are scored but never leaders.")
+    actor_role: ActorRole = Field("customer", description="staff and partner accounts are scored but never leaders; `anonymous` marks a placeholder identity "
+                                        "(an unknown voter, a deleted account): evidence about others, never scored or placed.")
     schema_version: Literal[1] = Field(SCHEMA_VERSION, description="Version of this envelope and family layout.")
 
     @field_validator("occurred_at")

@@ -31,6 +31,7 @@ from vox.core.stage import NoRecall, StageOutput
 from vox.errors import VoxError
 from vox.schemas import Event, Post, Review, Vote
 
+ANONYMOUS = "anonymous"  # actor_role of placeholder identities: never given a state of their own
 MAX_WAITING = 1000  # votes waiting per unknown content; more are dropped at once (counted)
 RANK_BITS = 24  # positions of emitted signals: offset of the stage's topic, then a rank within it
 RECORDS_FORMAT = 1
@@ -46,7 +47,8 @@ def content_records(events: Sequence[Event], positions: Sequence[tuple[int, int]
         at = event.occurred_at.timestamp()
         if isinstance(event, (Review, Post)):
             content = event.review_id if isinstance(event, Review) else event.post_id
-            out.append(["c", content, source, offset, at, event.customer_id])
+            # content by a placeholder identity: its votes credit no author ("")
+            out.append(["c", content, source, offset, at, "" if event.actor_role == ANONYMOUS else event.customer_id])
         elif isinstance(event, Vote) and not event.target_author_id:
             out.append(["v", event.target_id, source, offset, at, event.event_id, event.customer_id,
                         event.actor_role, event.vote_type, event.target_kind])  # fmt: skip
@@ -76,8 +78,8 @@ class ContentRouter(NoRecall):
 def vote_signals(vote: Record, author: str) -> list[S.Signal]:
     """A resolved vote: cast by the voter, received by the author (unless they are one)."""
     _, _, _, _, at, event_id, voter, role, vote_type, target_kind = vote
-    out = [S.Signal(voter, S.VOTE_CAST, at, role, a=vote_type, b=target_kind)]
-    if author != voter:
+    out = [] if role == ANONYMOUS else [S.Signal(voter, S.VOTE_CAST, at, role, a=vote_type, b=target_kind)]
+    if author and author != voter:
         out.append(S.Signal(author, S.VOTE_RECEIVED, at, a=vote_type, giver=voter))
     return S.with_ids(event_id, out)
 

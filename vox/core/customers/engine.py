@@ -20,7 +20,7 @@ from vox.schemas import Event, Post, Review, Vote
 from vox.core.customers import signals as S
 from vox.core.customers.config import ScoringConfig
 from vox.core.customers.consensus import ProductConsensus
-from vox.core.customers.content import ContentLogic, content_of, content_records
+from vox.core.customers.content import ANONYMOUS, ContentLogic, content_of, content_records
 from vox.core.customers.scores import Scores, half_lives, score
 from vox.core.customers.state import FLAG_COUNTED, CustomerState
 from vox.core.ports import RoutingMemory
@@ -66,7 +66,9 @@ class Router:
         author: none, see the class)."""
         if isinstance(event, Vote) and not event.target_author_id:
             return []
-        out = S.with_ids(event.event_id, [S.own_signal(event), *S.received_signals(event)])
+        # an anonymous actor (a placeholder identity) is evidence about others only: no state
+        own = [] if event.actor_role == ANONYMOUS else [S.own_signal(event)]
+        out = S.with_ids(event.event_id, [*own, *S.received_signals(event)])
         if isinstance(event, Review):
             out.extend(S.with_ids(event.event_id, self._accuracy(event)))
         return out
