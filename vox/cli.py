@@ -78,7 +78,7 @@ def _sql(args: argparse.Namespace, settings: Settings) -> int:
 
 def _forget(args: argparse.Namespace, settings: Settings) -> int:
     from vox.schemas.events import ID_PATTERN, MAX_ID_CHARS
-    from vox.forget import forget_customer, tombstone_state
+    from vox.forget import forget_customer, tombstone_states
     from vox.clickhouse.migrations import migrate
     from vox.clickhouse.store import open_store
     from vox.kafka.topics import bootstrap
@@ -88,9 +88,13 @@ def _forget(args: argparse.Namespace, settings: Settings) -> int:
                        "or control characters)")  # fmt: skip
     with open_store(settings.clickhouse) as store:
         migrate(store)
-        found = forget_customer(store, args.customer_id)
+        found, content = forget_customer(store, args.customer_id)
     changelog = f"{settings.consumer_group}-vox-customers-changelog"
-    tombstoned = tombstone_state(bootstrap(settings), changelog, args.customer_id, settings.kafka_timeout_s)
+    tombstoned = tombstone_states(bootstrap(settings), changelog, [args.customer_id], settings.kafka_timeout_s)
+    # who wrote their content: the content stage's states of it (a running worker also strips
+    # them from the votes waiting elsewhere, and every worker does at its start)
+    tombstone_states(bootstrap(settings), f"{settings.consumer_group}-vox-content-changelog", content,
+                     settings.kafka_timeout_s)  # fmt: skip
     held = ", ".join(f"{n} {what}" for what, n in found.items() if n) or "no row"
     print(f"forgot {args.customer_id!r}: erased {held}; "
           + ("their state tombstoned in " + changelog if tombstoned else "no scoring changelog yet")

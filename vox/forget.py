@@ -17,6 +17,8 @@ So that a replay of those topics does not bring the customer back, the customer 
 
 from __future__ import annotations
 
+from typing import Sequence
+
 from vox.clickhouse.store import Store
 from vox.clickhouse.tables import VoxTables
 from vox.core.forgotten import Forgotten, forget_key
@@ -27,15 +29,18 @@ def load_forgotten(tables: EventTables) -> Forgotten:
     return Forgotten(tables.forgotten_keys())
 
 
-def forget_customer(store: Store, customer_id: str) -> dict[str, int]:
+def forget_customer(store: Store, customer_id: str) -> tuple[dict[str, int], list[str]]:
     """Record the customer as forgotten, then erase them from every table; return the rows
-    each table held for them (before erasure)."""
-    return VoxTables(store).forget_customer(customer_id, forget_key(customer_id))
+    each table held for them (before erasure), and the ids of the content they wrote (whose
+    states in the content stage name them as author)."""
+    tables = VoxTables(store)
+    content = tables.content_by(customer_id)
+    return tables.forget_customer(customer_id, forget_key(customer_id)), content
 
 
-def tombstone_state(bootstrap_servers: str, changelog_topic: str, customer_id: str, timeout_s: float) -> bool:
-    """A tombstone for the customer's state in the scoring stage's compacted changelog (keyed,
-    and so partitioned, as the table writes it); False when there is no changelog yet."""
+def tombstone_states(bootstrap_servers: str, changelog_topic: str, keys: Sequence[str], timeout_s: float) -> bool:
+    """A tombstone for each of these keys' states in a stage's compacted changelog (keyed, and
+    so partitioned, as the table writes it); False when there is no changelog yet."""
     from kafka import KafkaConsumer, KafkaProducer
 
     probe = KafkaConsumer(bootstrap_servers=bootstrap_servers, request_timeout_ms=int(timeout_s * 1000) + 1000)
@@ -47,7 +52,9 @@ def tombstone_state(bootstrap_servers: str, changelog_topic: str, customer_id: s
         return False
     producer = KafkaProducer(bootstrap_servers=bootstrap_servers, acks="all")
     try:
-        producer.send(changelog_topic, key=customer_id.encode(), value=None).get(timeout=timeout_s)
+        sent = [producer.send(changelog_topic, key=key.encode(), value=None) for key in keys]
+        for future in sent:
+            future.get(timeout=timeout_s)
     finally:
         producer.close()
     return True

@@ -154,6 +154,10 @@ class VoxTables:
 
     # --- `vox forget` ---
 
+    def content_by(self, customer_id: str) -> list[str]:
+        return [c for (c,) in self.store.query(f"SELECT DISTINCT content_id FROM {self.db}.interactions "
+                                               f"WHERE customer_id = {quote(customer_id)} AND content_id != ''")]  # fmt: skip
+
     def forget_customer(self, customer_id: str, key: str) -> dict[str, int]:
         """Record the customer as forgotten (by `key`), then erase them from every table; return
         the rows each table held for them (before erasure)."""

@@ -277,13 +277,17 @@ def add_ingest(worker: Worker, routes: list[Route]) -> None:
 
 
 def add_forgotten_refresh(worker: Worker) -> None:
+    applied: set[str] = set()
     async def refresh_forgotten() -> None:
         """Customers forgotten (`vox forget`) while the worker runs: ingest drops their events
         from now on, and the keyed stages drop their state (a tombstone in the changelog)."""
         assert worker.sink is not None
         forgotten = await worker.patient.call(load_forgotten, worker.tables)
-        new = forgotten.keys - worker.sink.forgotten.keys
         worker.sink.forgotten = forgotten
+        # all of them on the first tick: states recovered from a changelog written before
+        # they were forgotten (by votes they cast, waiting in the content stage) are redacted too
+        new = forgotten.keys - applied
+        applied.update(new)
         if new:
             for runner, _ in worker.runners:
                 runner.forget(new)
