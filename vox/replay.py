@@ -144,7 +144,6 @@ class _Replay:
             for table, columns, stage_rows in output.rows:
                 if stage_rows:
                     self.tables.insert_rows(table, columns, stage_rows)
-            for topic, _, value in output.messages:
-                if later := next((s for s in self.stages if s.stage.topic == topic), None):
-                    fed.setdefault(topic, []).extend(later.stage.unpack(value))
+            for topic, records in output.records.items():
+                fed.setdefault(topic, []).extend(records)
             report.transitions += output.counts.get("segment transitions", 0)

@@ -39,7 +39,7 @@ class Stage:
         output = self.logic.flush([content_of(r) for r in records])
         self.table.update(output.states)
         self.unresolved += output.counts["votes unresolved"]
-        self.signals += [s for _, _, value in output.messages for s in S.unpack(value)]
+        self.signals += output.records.get("signals", [])
 
 
 def routed(*dicts: dict) -> list:

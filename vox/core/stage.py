@@ -38,6 +38,7 @@ class StageOutput:
     rows: list[tuple[str, Sequence[str], list[tuple]]] = field(default_factory=list)
     messages: list[tuple[str, bytes, bytes]] = field(default_factory=list)
     states: dict[str, bytes] = field(default_factory=dict)  # the touched keys' states, for the table
+    records: dict[str, list] = field(default_factory=dict)  # keyed records for other stages, by their topic
     counts: dict[str, int] = field(default_factory=dict)  # for the metrics and reports
 
 

@@ -130,6 +130,7 @@ class Worker:
     patient: Patient
     sink: IngestSink | None = None
     runners: list[tuple[StageRunner, faust.TopicT]] = field(default_factory=list)
+    publishers: dict = field(default_factory=dict)  # stage topic suffix -> how keyed records reach it
     failure: str | None = None
 
     def topic(self, suffix: str) -> faust.TopicT:
@@ -187,8 +188,11 @@ def add_keyed_stage(worker: Worker, stage: KeyedStage) -> Route:
         await send_all([(outputs[suffix], {"key": key, "value": value, "partition": partition_of(key.decode())})
                         for suffix, key, value in messages])  # fmt: skip
 
+    async def publish_records(topic: str, records: list) -> None:
+        await worker.publishers[topic](records)  # another stage's, as ingest publishes to it
+
     runner = StageRunner(stage, stage.logic(settings), table, worker.tables.insert_rows, publish_outputs,
-                         worker.patient, worker.metrics)  # fmt: skip
+                         publish_records, worker.patient, worker.metrics)  # fmt: skip
     worker.runners.append((runner, topic))
 
     def acknowledge(records: Sequence[KeyedMessage]) -> None:
@@ -214,7 +218,9 @@ def add_keyed_stage(worker: Worker, stage: KeyedStage) -> Route:
             worker.stop(f"its {stage.name} stage failed: {exc}")
 
     app.agent(topic, name=f"vox-{stage.name}")(run)
-    return Route(stage.router(settings), partial(publish_keyed, worker, stage, topic, KeyPartitions(settings.topic_partitions)))
+    publish = partial(publish_keyed, worker, stage, topic, KeyPartitions(settings.topic_partitions))
+    worker.publishers[stage.topic] = publish
+    return Route(stage.router(settings), publish)
 
 
 async def publish_keyed(worker: Worker, stage: KeyedStage, topic: faust.TopicT, partition_of: KeyPartitions,

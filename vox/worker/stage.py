@@ -24,6 +24,7 @@ from vox.worker.retry import Patient
 
 Rows = Callable[[str, Sequence[str], list[tuple]], None]  # (table, columns, rows): a ClickHouse insert
 Messages = Callable[[list[tuple[str, bytes, bytes]]], Awaitable[None]]  # (topic suffix, key, value)
+Records = Callable[[str, list], Awaitable[None]]  # (a stage's topic suffix, keyed records for it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,9 +38,10 @@ class KeyedMessage:
 
 class StageRunner:
     def __init__(self, stage: KeyedStage, logic: KeyedLogic, table: MutableMapping[bytes, bytes], insert: Rows,
-                 publish: Messages, patient: Patient, metrics: WorkerMetrics):  # fmt: skip
+                 publish: Messages, publish_records: Records, patient: Patient, metrics: WorkerMetrics):  # fmt: skip
         self.stage, self.logic, self.table = stage, logic, table
         self.insert, self.publish, self.patient, self.metrics = insert, publish, patient, metrics
+        self.publish_records = publish_records
         self.forgotten: set[str] = set()  # keys (`forget_key`) of forgotten customers
 
     def apply(self, messages: Sequence[KeyedMessage]) -> list[str]:
@@ -74,6 +76,8 @@ class StageRunner:
         # once) rather than storing one nobody heard of
         if output.messages:
             await self.patient.send(self.publish, output.messages)
+        for topic, records in output.records.items():
+            await self.patient.send(self.publish_records, topic, records)
 
     async def _store(self, output: StageOutput) -> None:
         for table, columns, rows in output.rows:

@@ -142,15 +142,11 @@ class ContentLogic:
 
     def flush(self, keys: Sequence[str]) -> StageOutput:
         self._count_expired()
-        per_customer: dict[str, list[S.Signal]] = {}
-        for signal in self.emitted:
-            per_customer.setdefault(signal.customer_id, []).append(signal)
-        self.emitted = []
         keys = list(dict.fromkeys(keys))
-        output = StageOutput(messages=[("signals", customer.encode(), S.pack(signals))
-                                       for customer, signals in per_customer.items()],
+        output = StageOutput(records={"signals": self.emitted} if self.emitted else {},
                              states={key: to_json(self.states.pop(key)) for key in keys if key in self.states},
                              counts={"votes unresolved": self.unresolved})  # fmt: skip
+        self.emitted = []
         self.unresolved = 0
         self.states.clear()  # the table has them: loaded again when needed
         return output

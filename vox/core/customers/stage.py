@@ -110,5 +110,4 @@ CONTENT: KeyedStage[list] = KeyedStage(
     key_of=content_of,
     pack=pack_content,
     unpack=unpack_content,
-    outputs=("signals",),
 )
