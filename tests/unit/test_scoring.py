@@ -390,3 +390,15 @@ def test_an_anonymous_identity_is_evidence_about_others_but_never_placed_nor_cou
         engine.scorer.place(list(engine.scorer.customers))
     assert set(with_them.scorer.customers) == set(without.scorer.customers) == {"alice", "bob", "dave"}
     assert with_them.scorer.implication_cuts.total == without.scorer.implication_cuts.total == 3
+
+
+def test_a_customer_who_never_acted_has_no_recency_not_a_sentinel() -> None:
+    """Only mentioned: `days_since_active` said about 30,444 days (the state's sentinel time)."""
+    from vox.core.customers.rows import SCORE_COLUMNS, score_row
+
+    engine = run(post(customer_id="carol", reply_to_customer_id="dave", mentions=["dave"], occurred_at=at(0)))
+    placements, _ = engine.scorer.place(["carol", "dave"])
+    rows = {p.customer_id: dict(zip(SCORE_COLUMNS, score_row(p))) for p in placements}
+    assert rows["dave"]["days_since_active"] == -1.0 and rows["dave"]["rfm_recency_days"] == -1.0
+    assert rows["carol"]["days_since_active"] == 0.0
+    assert scores_of(engine, "dave").implication_parts["frequency"] == 0.0

@@ -13,7 +13,7 @@ from typing import Callable
 from dataclasses import dataclass
 
 from vox.core.customers.config import COMPETENCE_COMPONENTS, IMPLICATION_COMPONENTS, ScoringConfig
-from vox.core.customers.state import DAY, CustomerState
+from vox.core.customers.state import DAY, NEVER, CustomerState
 
 ROLES = ("executant", "assistant_marketing", "relais", "apporteur_de_solutions")
 
@@ -123,8 +123,11 @@ def _competence(state: CustomerState, as_of: float, config: ScoringConfig, h: tu
 def _implication(state: CustomerState, as_of: float, config: ScoringConfig,
                  d: Decayed) -> tuple[dict[str, float], frozenset[str], float]:  # fmt: skip
     """The implication components, those without evidence yet, and the days since active."""
-    days_since_active = max(0.0, (as_of - state.last_action) / DAY)
-    recency = 2.0 ** (-days_since_active / config.recency_half_life_days)
+    # -1: never acted themselves (only replied to, mentioned or voted for), as `recency_days`
+    # says -1 for never bought: no sentinel time ever reaches a column
+    acted = state.last_action > NEVER
+    days_since_active = max(0.0, (as_of - state.last_action) / DAY) if acted else -1.0
+    recency = 2.0 ** (-days_since_active / config.recency_half_life_days) if acted else 0.0
     frequency = 0.7 * saturate(d("actions"), config.frequency_k) + 0.3 * recency
     durability = state.active_weeks(as_of, config.durability_weeks) / config.durability_weeks
     sessions, clicks, dwell_n = d("sessions"), d("clicks"), d("dwell_n")
