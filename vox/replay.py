@@ -144,6 +144,7 @@ class _Replay:
             for table, columns, stage_rows in output.rows:
                 if stage_rows:
                     self.tables.insert_rows(table, columns, stage_rows)
+                if table == "segment_transitions":
+                    report.transitions += len(stage_rows)
             for topic, records in output.records.items():
                 fed.setdefault(topic, []).extend(records)
-            report.transitions += output.counts.get("segment transitions", 0)

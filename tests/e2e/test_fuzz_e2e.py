@@ -9,7 +9,6 @@ any Unicode, raw bytes)."""
 from __future__ import annotations
 
 import json
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 

@@ -39,7 +39,7 @@ class StageOutput:
     messages: list[tuple[str, bytes, bytes]] = field(default_factory=list)
     states: dict[str, bytes] = field(default_factory=dict)  # the touched keys' states, for the table
     records: dict[str, list] = field(default_factory=dict)  # keyed records for other stages, by their topic
-    counts: dict[str, int] = field(default_factory=dict)  # for the metrics and reports
+    counts: dict[str, int] = field(default_factory=dict)  # what the rows do not show (votes unresolved)
 
 
 class StageRouter(Protocol[Rec]):

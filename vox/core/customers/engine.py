@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-from vox.schemas import Event, Post, Review, Vote
+from vox.schemas import Event, Review, Vote
 from vox.core.customers import signals as S
 from vox.core.customers.config import ScoringConfig
 from vox.core.customers.consensus import ProductConsensus

@@ -54,13 +54,13 @@ class CustomerLogic:
     def flush(self, keys: Sequence[str]) -> StageOutput:
         placements, transitions = self.scorer.place(keys)
         customers = self.scorer.customers
+        scores = [score_row(p) for p in placements]  # each row built once: history takes the snapshots
         output = StageOutput(
-            rows=[("customer_scores", SCORE_COLUMNS, [score_row(p) for p in placements]),
-                  ("customer_score_history", SCORE_COLUMNS, [score_row(p) for p in placements if p.snapshot]),
+            rows=[("customer_scores", SCORE_COLUMNS, scores),
+                  ("customer_score_history", SCORE_COLUMNS, [row for row, p in zip(scores, placements) if p.snapshot]),
                   ("segment_transitions", TRANSITION_COLUMNS, [transition_row(t) for t in transitions])],
             messages=[("segments", t.customer_id.encode(), segment_message(t)) for t in transitions],
             states={key: customers[key].to_bytes() for key in dict.fromkeys(keys) if key in customers},
-            counts={"customers scored": len(placements), "segment transitions": len(transitions)},
         )  # fmt: skip
         while len(customers) > self.decoded_cache:
             customers.pop(next(iter(customers)))
