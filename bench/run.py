@@ -292,6 +292,9 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     if args.pair_only and not args.against:
         parser.error("--pair-only needs --against REV")
+    if args.against and subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{args.against}^{{commit}}"],
+                                       cwd=ROOT, capture_output=True).returncode:  # fmt: skip
+        parser.error(f"--against {args.against}: not a commit of this repository")  # before any broker starts
     events, query_events = (600, 1500) if args.smoke else (args.events, args.query_events)
     warmup = 0 if args.smoke else events // 10  # a smoke run is one batch: nothing to warm
     work = Path(tempfile.mkdtemp(prefix="vox-bench-"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -120,10 +121,17 @@ class Settings(BaseSettings):
     web_host: str = Field("127.0.0.1", description="Address of the worker's HTTP server (/metrics).")
     web_port: int = Field(6066, ge=1, le=65535, description="Port of the worker's HTTP server.")
     log_level: Literal["debug", "info", "warn", "error"] = Field("warn", description="Worker log level.")
-    stages: str = Field("customers", pattern=r"^\s*[\w.:]+(\s*,\s*[\w.:]+)*\s*$", description="Keyed stages the "
+    stages: str = Field("customers", description="Keyed stages the "
                         "worker and `vox replay` run, comma-separated: `customers`, or module:NAME of a "
                         "`KeyedStage` (docs/architecture.md).")
     scoring: ScoringConfig = Field(default_factory=ScoringConfig, description="Customer scores: docs/scoring.md.")
+
+    @field_validator("stages")
+    @classmethod
+    def _check_stages(cls, value: str) -> str:
+        if not re.fullmatch(r"\s*[\w.:]+(\s*,\s*[\w.:]+)*\s*", value):
+            raise ValueError(f"{value!r}: expected stage names separated by commas, each `customers` or module:NAME")
+        return value
 
     @field_validator("clickhouse_url")
     @classmethod

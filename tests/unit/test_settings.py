@@ -61,6 +61,7 @@ def test_unknown_key_in_config_file_is_named(tmp_path: Path, monkeypatch: pytest
     ("VOX_TOPIC_PARTITIONS", "0", "VOX_TOPIC_PARTITIONS: Input should be greater than or equal to 1"),
     ("VOX_STAGES", "customers,nowhere:STAGE", "VOX_STAGES: cannot load stage 'nowhere:STAGE'"),
     ("VOX_STAGES", "vox.settings:Settings", "is not a built-in stage"),
+    ("VOX_STAGES", "customers,,", "VOX_STAGES: 'customers,,': expected stage names separated by commas"),
 ])  # fmt: skip
 def test_a_bad_variable_is_named_with_what_to_fix(variable: str, value: str, words: str,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
