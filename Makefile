@@ -1,5 +1,5 @@
 # The two commands of the README. Each installs what it needs first (deploy/setup.sh).
-.PHONY: demo test bench population setup clean
+.PHONY: demo test bench population real setup clean
 
 demo:
 	@deploy/setup.sh
@@ -22,3 +22,6 @@ setup:
 
 clean:
 	rm -rf .vox .pytest_cache
+real:
+	@deploy/setup.sh test
+	@.venv/bin/python -m bench.real

@@ -40,23 +40,54 @@ def simulate_and_score(config: SimConfig, out: Path, place_every: int = 2000) ->
     cut points adaptive to the population's known shape). Returns the truth, the engine and the
     cell each customer was placed in."""
     truth = write_simulation(config, out, progress=False)
-    active = [c for c in truth["customers"].values() if c["role"] == "customer" and c["events"]]
+    events = out / "events.jsonl"
+    established = established_at_end(events, ScoringConfig())
+    active = {cid: c for cid, c in truth["customers"].items() if c["role"] == "customer" and c["events"]}
 
     def shares(axis: int) -> tuple[float, float]:
-        levels = Counter(LEVELS_OF_CELL[c["cell"]][axis] for c in active)
-        return levels["low"] / len(active), levels["high"] / len(active)
+        # the shares vox's cuts aim at are those of the customers established on the axis
+        levels = Counter(LEVELS_OF_CELL[c["cell"]][axis] for cid, c in active.items() if established[axis].get(cid))
+        total = sum(levels.values()) or 1
+        return levels["low"] / total, levels["high"] / total
 
     # The company knows its population's shape (here, the simulator's truth); the cut points adapt to it.
     engine = ScoringEngine(ScoringConfig(cut_mode="adaptive", competence_shares=shares(0), implication_shares=shares(1)))
     touched: list[str] = []
-    with open(out / "events.jsonl", "rb") as lines:
+    with open(events, "rb") as lines:
         for number, line in enumerate(lines, start=1):
             touched.extend(engine.process(EVENT_ADAPTER.validate_json(line)))
             if number % place_every == 0:
                 engine.scorer.place(touched)
                 touched.clear()
     placements, _ = engine.scorer.place(list(engine.scorer.customers))
+    truth["established"] = {p.customer_id: (p.scores.competence_established, p.scores.implication_established)
+                            for p in placements}  # fmt: skip
     return truth, engine, {p.customer_id: p.cell for p in placements}
+
+
+def established_at_end(events: Path, config: ScoringConfig) -> tuple[dict[str, bool], dict[str, bool]]:
+    """Who is established on each axis once every event is in (evidence does not depend on cuts)."""
+    engine = ScoringEngine(config)
+    with open(events, "rb") as lines:
+        for line in lines:
+            engine.process(EVENT_ADAPTER.validate_json(line))
+    scorer = engine.scorer
+    scored = {cid: score(state, state.latest, config, scorer.observed) for cid, state in scorer.customers.items()}
+    return ({cid: s.competence_established for cid, s in scored.items()},
+            {cid: s.implication_established for cid, s in scored.items()})  # fmt: skip
+
+
+def by_evidence_level(truth: dict, cells: dict) -> dict[str, dict]:
+    """Share placed right among customers established on both axes, and among the others."""
+    out = {}
+    for name, wanted in (("established", True), ("provisional", False)):
+        subset = {cid: cell for cid, cell in cells.items() if all(truth["established"].get(cid, (False, False))) == wanted}
+        matrix, right, total = confusion(truth, subset)
+        if total:
+            competence, implication = per_axis(matrix)
+            out[name] = {"customers": total, "right": round(right / total, 3),
+                         "competence_right": round(competence, 3), "implication_right": round(implication, 3)}  # fmt: skip
+    return out
 
 
 def confusion(truth: dict, cells: dict, minimum_events: int = 1, below: int | None = None) -> tuple[Counter, int, int]:
@@ -147,23 +178,23 @@ def reference_cells(train: tuple[dict, ScoringEngine], test: tuple[dict, Scoring
 
 
 def components(state: CustomerState, engine: ScoringEngine) -> tuple[list[float], list[float]]:
-    s = score(state, state.latest, engine.scorer.config)  # as vox places them
+    s = score(state, state.latest, engine.scorer.config, engine.scorer.observed)  # as vox places them
     return list(s.competence_parts.values()), list(s.implication_parts.values())
 
 
 def best_weight_cells(train: tuple[dict, ScoringEngine], test: tuple[dict, ScoringEngine]) -> dict[str, str]:
     """Each axis a weighted sum of vox's components, the weights fitted (least squares) to the
     hidden traits of the training population; cut at the known shares over the customers vox
-    counts for its adaptive cuts (competence: established customers; implication: everyone)."""
+    counts for its adaptive cuts (those established on the axis)."""
     import numpy as np
 
     def table(truth: dict, engine: ScoringEngine) -> tuple[list[str], list, np.ndarray]:
         ids = scored_customers(truth, engine)
         rows = [components(engine.scorer.customers[c], engine) for c in ids]
-        return ids, rows, np.array([engine.scorer.customers[c].signals for c in ids])
+        return ids, rows, np.array([truth["established"].get(c, (False, False)) for c in ids])
 
     train_ids, train_rows, _ = table(*train)
-    ids, test_rows, signals = table(*test)
+    ids, test_rows, established = table(*test)
     truth = test[0]["customers"]
     levels = []
     for axis, trait in enumerate(("competence", "implication")):
@@ -171,9 +202,10 @@ def best_weight_cells(train: tuple[dict, ScoringEngine], test: tuple[dict, Scori
         y = np.array([train[0]["customers"][c][trait] for c in train_ids])
         weights = np.linalg.lstsq(np.c_[x, np.ones(len(x))], y, rcond=None)[0]
         fitted = np.c_[np.array([r[axis] for r in test_rows]), np.ones(len(test_rows))] @ weights
-        counted = signals >= test[1].scorer.config.established_signals if axis == 0 else np.ones(len(ids), bool)
-        shares = Counter(LEVELS_OF_CELL[truth[c]["cell"]][axis] for c in ids)
-        low, high = np.quantile(fitted[counted], [shares["low"] / len(ids), 1 - shares["high"] / len(ids)])
+        counted = established[:, axis]
+        shares = Counter(LEVELS_OF_CELL[truth[c]["cell"]][axis] for c, kept in zip(ids, counted) if kept)
+        total = sum(shares.values()) or 1
+        low, high = np.quantile(fitted[counted], [shares["low"] / total, 1 - shares["high"] / total])
         levels.append(np.where(fitted < low, 0, np.where(fitted < high, 1, 2)))
     return {c: CELLS[(LEVELS[int(levels[0][n])], LEVELS[int(levels[1][n])])] for n, c in enumerate(ids)}
 
@@ -194,6 +226,7 @@ def horizon_report(customers: int, days: int, seed: int, work: Path) -> dict:
         report[name] = {"active": total, "right": round(right / total, 3), "competence_right": round(competence, 3),
                         "implication_right": round(implication, 3),
                         "right_300_events_or_more": round(right_established / established, 3) if established else None,
+                        "by_evidence_level": by_evidence_level(truth, placed),
                         "by_events": by_evidence(truth, placed), "matrix": render(matrix)}  # fmt: skip
     return report
 
@@ -216,6 +249,9 @@ def main() -> None:
                 print(f"{name}: {r['right']:.1%} of {r['active']} active customers in their cell (competence "
                       f"{r['competence_right']:.1%}, implication {r['implication_right']:.1%}); "
                       f"300+ events: {r['right_300_events_or_more']:.1%}")  # fmt: skip
+                print("  by evidence level: " + "; ".join(f"{level}: {b['right']:.1%} of {b['customers']} (competence "
+                      f"{b['competence_right']:.1%}, implication {b['implication_right']:.1%})"
+                      for level, b in r["by_evidence_level"].items()))  # fmt: skip
                 print("  by events seen: " + "; ".join(f"{b['events']}: {b['right']:.1%} of {b['customers']}" for b in r["by_events"]))
             print(report["vox"]["matrix"])
     args.out.write_text(json.dumps(reports, indent=1) + "\n", encoding="utf-8")

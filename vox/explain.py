@@ -21,6 +21,10 @@ MEANING = {
     "i_community": "community participation: questions, answers, comments",
     "i_purchases": "purchases",
 }
+PROVISIONAL = {
+    "Competence": "little evidence yet: contributions, votes received, rated reviews, page views",
+    "Implication": "observed for less than the settled period: a start, not yet a habit",
+}
 ROLE_WORDS = {"executant": "exécutant (self-service tasks)", "assistant_marketing": "assistant marketing (rates, reviews)",
               "relais": "relais (shares, refers, promotes)", "apporteur_de_solutions": "apporteur de solutions "
               "(answers, ideas)"}  # fmt: skip
@@ -36,19 +40,24 @@ def explain_customer(store: Store, customer_id: str) -> str:
     row = tables.explanation(customer_id)
     if row is None:
         raise VoxError(f"no scores for customer {customer_id!r}: not seen yet, or scored in another database")
-    left_out = set(row["left_out"] or ())
+    left_out, not_observed = set(row["left_out"] or ()), set(row["not_observed"] or ())
     cell, updated = row["cell"], row["toString(updated_at)"]
     lines = [f"Customer {customer_id}: {cell} (as of {updated} UTC)" + ("  [staff account]" if int(row["is_staff"]) else "")]
     for title, prefix, components in (("Competence", "c_", COMPETENCE_COMPONENTS),
                                       ("Implication", "i_", IMPLICATION_COMPONENTS)):  # fmt: skip
-        lines.append(f"{title} {float(row[title.lower()]):.1f} / 100")
+        evidence = row[f"{title.lower()}_evidence"] or "provisional"
+        lines.append(f"{title} {float(row[title.lower()]):.1f} / 100, {evidence}" +
+                     ("" if evidence == "established" else f" ({PROVISIONAL[title]})"))  # fmt: skip
         parts = {f"{prefix}{n}": float(row[f"{prefix}{n}"]) for n in components}
         for name, value in parts.items():
-            if name in left_out:
+            if name in not_observed:
+                lines.append(f"  {'-' * 10}   --   {MEANING[name]} (not observed here: nothing this deployment "
+                             "sees can feed it, left out for everyone)")  # fmt: skip
+            elif name in left_out:
                 lines.append(f"  {'-' * 10}   --   {MEANING[name]} (no evidence yet: left out of the score)")
             else:
                 lines.append(f"  {_bar(value)} {value:4.2f}  {MEANING[name]}")
-        measured = {name: value for name, value in parts.items() if name not in left_out} or parts
+        measured = {name: value for name, value in parts.items() if name not in left_out | not_observed} or parts
         strongest, weakest = max(measured, key=measured.get), min(measured, key=measured.get)
         lines.append(f"  strongest: {MEANING[strongest].split(':')[0]}; weakest: {MEANING[weakest].split(':')[0]}")
     recency = float(row["rfm_recency_days"])

@@ -12,11 +12,13 @@ import pytest
 from vox.core.customers import signals as S
 from vox.core.customers.config import ScoringConfig
 from vox.core.customers.scores import score
-from vox.core.customers.state import HEADER, STATE_MAGIC, CustomerState
+from vox.core.customers.state import HEADER, STATE_FORMAT, STATE_MAGIC, WEEK, CustomerState
 from vox.errors import VoxError
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 EXPECTED = json.loads((FIXTURES / "format-v1-expected.json").read_text())
+# the weights of the vox that wrote the fixtures (recognition weighs 0.15 since)
+THEN = ScoringConfig(competence_weights={**ScoringConfig().competence_weights, "recognition": 0.05})
 
 
 def test_a_state_of_format_1_reads_as_it_was_written_and_scores_the_same() -> None:
@@ -25,7 +27,7 @@ def test_a_state_of_format_1_reads_as_it_was_written_and_scores_the_same() -> No
     assert (state.signals, state.applied_offset, state.latest) == (expected["signals"], expected["applied_offset"],
                                                                     expected["latest"])  # fmt: skip
     assert list(state.positions) == expected["positions"]
-    scores = score(state, state.latest, ScoringConfig())
+    scores = score(state, state.latest, THEN)
     assert (scores.competence, scores.implication) == (expected["competence"], expected["implication"])
 
 
@@ -46,9 +48,22 @@ def test_a_state_survives_the_current_format_and_older_states_grow_new_accumulat
     assert list(grown.positions) == list(old.positions)
 
 
+def test_a_state_of_format_2_reads_as_written_and_knows_at_the_latest_when_the_customer_was_first_seen() -> None:
+    # written by vox before format 3 (first_seen, the deployment's feeds)
+    state = CustomerState.from_bytes((FIXTURES / "customer-state-v2.bin").read_bytes())
+    expected = json.loads((FIXTURES / "format-v2-expected.json").read_text())
+    assert (state.signals, state.latest, state.weeks, state.week_anchor) == (
+        expected["signals"], expected["latest"], expected["weeks"], expected["week_anchor"])  # fmt: skip
+    scores = score(state, state.latest, THEN)
+    assert (scores.competence, scores.implication) == (expected["competence"], expected["implication"])
+    # its first signal was in the oldest active week remembered: first seen no later than that week's start
+    assert state.first_seen == (expected["week_anchor"] - 4) * WEEK
+    assert CustomerState.from_bytes(state.to_bytes()).first_seen == state.first_seen
+
+
 def test_a_state_of_a_newer_format_is_refused() -> None:
-    newer = STATE_MAGIC + bytes([3]) + CustomerState().to_bytes()[len(STATE_MAGIC) + 1 :]
-    with pytest.raises(VoxError, match="format 3, newer than this vox reads"):
+    newer = STATE_MAGIC + bytes([STATE_FORMAT + 1]) + CustomerState().to_bytes()[len(STATE_MAGIC) + 1 :]
+    with pytest.raises(VoxError, match=f"format {STATE_FORMAT + 1}, newer than this vox reads"):
         CustomerState.from_bytes(newer)
 
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from bench.population import ESTABLISHED_EVENTS, by_evidence, confusion, per_axis, render, simulate_and_score
+from bench.population import (ESTABLISHED_EVENTS, by_evidence, by_evidence_level, confusion, per_axis, render,
+                              simulate_and_score)  # fmt: skip
 from vox.simulator.generate import SimConfig
 
 
@@ -15,6 +16,15 @@ from vox.simulator.generate import SimConfig
 def population(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, dict]:
     truth, _, cells = simulate_and_score(SimConfig(customers=2000, days=120, seed=3), tmp_path_factory.mktemp("population"))
     return truth, cells
+
+
+def test_placements_established_on_both_axes_are_the_reliable_ones(population) -> None:
+    truth, cells = population
+    levels = by_evidence_level(truth, cells)
+    print("\nby evidence level:", levels)
+    assert levels["established"]["customers"] > 600
+    assert levels["established"]["right"] >= 0.78
+    assert levels["established"]["right"] > levels["provisional"]["right"] + 0.2
 
 
 def test_established_customers_land_in_the_cell_of_their_traits(population) -> None:

@@ -370,7 +370,8 @@ def test_an_anonymous_identity_is_evidence_about_others_but_never_placed_nor_cou
     """Placeholder voters (one id per vote, as the importers make them) count as distinct voters
     for the author they vote for, and are never given a state, a placement or a share of the
     adaptive cuts; a vote without author and content by a placeholder credit no placeholder."""
-    adaptive = ScoringConfig(cut_mode="adaptive")
+    # everyone established: each placed customer counts in the cuts, so a counted placeholder would show
+    adaptive = ScoringConfig(cut_mode="adaptive", established_competence_evidence=0, established_implication_days=0)
     content = [post(customer_id="alice", post_id="t-a", kind="answer", occurred_at=at(0)),
                post(customer_id="bob", post_id="t-b", kind="answer", occurred_at=at(0, 1))]  # fmt: skip
     anonymous = [vote(customer_id=f"site:anon:v{n}", actor_role="anonymous", target_kind="post", target_id="t-a",
@@ -390,6 +391,7 @@ def test_an_anonymous_identity_is_evidence_about_others_but_never_placed_nor_cou
         engine.scorer.place(list(engine.scorer.customers))
     assert set(with_them.scorer.customers) == set(without.scorer.customers) == {"alice", "bob", "dave"}
     assert with_them.scorer.implication_cuts.total == without.scorer.implication_cuts.total == 3
+    assert with_them.scorer.competence_cuts.total == without.scorer.competence_cuts.total == 3
 
 
 def test_a_customer_who_never_acted_has_no_recency_not_a_sentinel() -> None:

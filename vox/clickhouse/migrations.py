@@ -277,6 +277,41 @@ MIGRATIONS = MIGRATIONS + (
         ),
     ),
 )
+def typology_view(name: str, where: str) -> str:
+    return f"""
+            CREATE VIEW IF NOT EXISTS {{db}}.{name} AS
+            SELECT competence_level, implication_level, cell, count() AS customers,
+                   round(avg(competence), 1) AS mean_competence, round(avg(implication), 1) AS mean_implication,
+                   countIf(competence_evidence = 'established' AND implication_evidence = 'established') AS established
+            FROM {{db}}.customer_scores FINAL
+            WHERE {where}
+            GROUP BY competence_level, implication_level, cell
+            """
+
+
+MIGRATIONS = MIGRATIONS + (
+    Migration(
+        8,
+        "evidence per axis, components not observed here",
+        (
+            "DROP TABLE IF EXISTS {db}.customer_explanation",
+            explanation_view("left_out", "competence_evidence", "implication_evidence", "not_observed"),
+            # the typology, and the same for placements established on both axes: the cells an
+            # analyst can act on (a provisional placement rests mostly on priors or a few days)
+            "DROP TABLE IF EXISTS {db}.typology_matrix",
+            typology_view("typology_matrix", "is_staff = 0"),
+            typology_view("typology_matrix_established", "is_staff = 0 AND competence_evidence = 'established' "
+                          "AND implication_evidence = 'established'"),
+        ),
+        # Each axis's evidence level ('provisional' | 'established', see docs/scoring.md) and the
+        # components nothing the deployment sees can feed (out of everyone's scores). Rows written
+        # before: empty strings and arrays.
+        columns=tuple((table, column, kind) for table in ("customer_scores", "customer_score_history")
+                      for column, kind in (("competence_evidence", "String"),
+                                           ("implication_evidence", "String"),
+                                           ("not_observed", "Array(String)"))),  # fmt: skip
+    ),
+)
 LEDGER = """
 CREATE TABLE IF NOT EXISTS {db}.schema_migrations (
     version UInt32,

@@ -7,6 +7,10 @@ and `enthousiastes` (low competence, high implication: involved, not developing 
 
 from __future__ import annotations
 
+import struct
+
+_FLOAT32 = struct.Struct("<f")
+
 LEVELS = ("low", "medium", "high")
 
 #: (competence level, implication level) -> cell name
@@ -84,27 +88,35 @@ class PopulationCuts:
 
     @classmethod
     def _bin(cls, score: float) -> int:
+        # as float32, as a state stores the score it was counted with: it leaves the same bin
+        (score,) = _FLOAT32.unpack(_FLOAT32.pack(score))
         return min(cls.BINS - 1, max(0, int(round(score * 10))))
 
-    def move(self, old: float | None, new: float) -> None:
+    def move(self, old: float | None, new: float | None) -> None:
+        """A customer's score moved from `old` to `new`; None: not (or no longer) counted."""
         if old is not None:
             self.counts[self._bin(old)] -= 1
             self.total -= 1
-        self.counts[self._bin(new)] += 1
-        self.total += 1
+        if new is not None:
+            self.counts[self._bin(new)] += 1
+            self.total += 1
 
     def cuts(self, fallback: tuple[float, float]) -> tuple[float, float]:
         if self.total < 20:  # too few customers for shares to mean anything
             return fallback
-        low_rank, high_rank = self.low_share * self.total, (1 - self.high_share) * self.total
-        seen, low, high = 0, None, None
-        for index, count in enumerate(self.counts):
-            seen += count
-            if low is None and seen >= low_rank:
-                low = (index + 1) / 10  # scores below this bin's top are low
-            if seen >= high_rank:
-                high = (index + 1) / 10
-                break
+        low = self._cut(self.low_share * self.total)
+        high = self._cut((1 - self.high_share) * self.total)
         low = low if low is not None else fallback[0]
         high = high if high is not None else fallback[1]
         return (low, max(high, low + 0.1))
+
+    def _cut(self, rank: float) -> float | None:
+        """The bin edge with `rank` customers below it, as near as ties allow: a bin holding many
+        equal scores (everyone who did one thing once) goes to the side that leaves the share
+        nearer the configured one, instead of always below the cut."""
+        seen = 0
+        for index, count in enumerate(self.counts):
+            if seen + count >= rank:
+                return (index + 1) / 10 if seen + count - rank <= rank - seen else index / 10
+            seen += count
+        return None

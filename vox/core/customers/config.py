@@ -31,7 +31,7 @@ class ScoringConfig(BaseModel):
 
     # -- competence ------------------------------------------------------------------------
     competence_weights: dict[str, float] = Field(
-        default_factory=lambda: {"breadth": 0.05, "quality": 0.20, "depth": 0.30, "recognition": 0.05,
+        default_factory=lambda: {"breadth": 0.05, "quality": 0.20, "depth": 0.30, "recognition": 0.15,
                                  "learning": 0.35, "accuracy": 0.05},  # fmt: skip
         description="Share of each competence component.",
     )
@@ -74,8 +74,14 @@ class ScoringConfig(BaseModel):
     implication_cuts: tuple[float, float] = Field((33.3, 66.7), description="Same for implication.")
     competence_shares: tuple[float, float] = Field((1 / 3, 1 / 3), description="Adaptive: share low, share high.")
     implication_shares: tuple[float, float] = Field((1 / 3, 1 / 3), description="Adaptive: share low, share high.")
-    established_signals: int = Field(30, ge=0, description="Adaptive: only customers with this many signals set "
-                                     "the competence cuts (a newcomer's competence is mostly the neutral prior).")
+    established_competence_evidence: float = Field(
+        10, ge=0, description="Competence is established once this much evidence backs it: contributions written "
+        "(reviews, answers, questions) + votes received + rated reviews + page views / 10, decayed as competence "
+        "is. Then no prior weighs more than a quarter of a rate; only established customers set the competence cuts.")
+    established_implication_days: float = Field(
+        30, ge=0, description="Implication is established once the customer has been observed this many days "
+        "(one implication half-life): before, it measures a start, not a habit. Only established customers set the "
+        "implication cuts.")
     hysteresis: float = Field(3.0, ge=0, le=20, description="Points past a cut point before a customer moves.")
 
     @model_validator(mode="after")

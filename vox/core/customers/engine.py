@@ -22,7 +22,7 @@ from vox.core.customers.config import ScoringConfig
 from vox.core.customers.consensus import ProductConsensus
 from vox.core.customers.content import ANONYMOUS, ContentLogic, content_of, content_records
 from vox.core.customers.scores import Scores, half_lives, score
-from vox.core.customers.state import FLAG_COUNTED, CustomerState
+from vox.core.customers.state import FLAG_COUNTED, FLAG_COUNTED_I, CustomerState, feeds_of
 from vox.core.ports import RoutingMemory
 from vox.core.typology import ACTIONS, PopulationCuts, cell_index, cell_name, level_of
 
@@ -113,6 +113,9 @@ class Scorer:
         self.config = config
         self.half_lives = half_lives(config)
         self.customers: dict[str, CustomerState] = {}
+        # the feeds (`state.FEED_*`) this deployment has shown: grows with every signal applied, and
+        # with every state loaded (each state keeps the feeds known when it was last flushed)
+        self.observed = 0
         adaptive = config.cut_mode == "adaptive"
         self.competence_cuts = PopulationCuts(*config.competence_shares) if adaptive else None
         self.implication_cuts = PopulationCuts(*config.implication_shares) if adaptive else None
@@ -129,6 +132,7 @@ class Scorer:
         if not state.accept(signal.source, signal.position, signal.sid):
             return False
         state.apply(signal, self.half_lives)
+        self.observed |= feeds_of(signal)
         return True
 
     def cuts(self) -> tuple[tuple[float, float], tuple[float, float]]:
@@ -142,19 +146,19 @@ class Scorer:
         placements, transitions = [], []
         ids = list(dict.fromkeys(customer_ids))
         states = [(cid, self.customers[cid]) for cid in ids if cid in self.customers]
-        scored = [(cid, state, score(state, state.latest, self.config)) for cid, state in states]
+        scored = [(cid, state, score(state, state.latest, self.config, self.observed)) for cid, state in states]
         if self.competence_cuts is not None and self.implication_cuts is not None:
-            # The population moves first, then everyone is placed against it. Competence cuts come
-            # from established customers only: a newcomer's competence is mostly the neutral prior,
-            # and crowds of them would drag the cuts. Implication is measured by activity itself,
-            # so everyone counts.
-            established = self.config.established_signals
+            # The population moves first, then everyone is placed against it. Each axis's cuts come
+            # from the customers established on that axis: a newcomer's competence is mostly the
+            # priors, their implication a start, and crowds of newcomers would drag the cuts.
             for _, state, s in scored:
-                self.implication_cuts.move(state.placed[1] if state.placed[1] >= 0 else None, s.implication)
-                if state.signals >= established:
-                    counted = bool(state.flags & FLAG_COUNTED)
-                    self.competence_cuts.move(state.placed[0] if counted else None, s.competence)
-                    state.flags |= FLAG_COUNTED
+                for axis, cuts, flag, established, value in (
+                        (0, self.competence_cuts, FLAG_COUNTED, s.competence_established, s.competence),
+                        (1, self.implication_cuts, FLAG_COUNTED_I, s.implication_established, s.implication)):  # fmt: skip
+                    counted = bool(state.flags & flag)
+                    if counted or established:
+                        cuts.move(state.placed[axis] if counted else None, value if established else None)
+                    state.flags = state.flags | flag if established else state.flags & ~flag
         competence_cuts, implication_cuts = self.cuts()
         h = self.config.hysteresis
         for cid, state, s in scored:

@@ -16,7 +16,7 @@ SCORE_COLUMNS = (
     "implication_level", "role", "actor_role", "is_staff", "value", "rfm_recency_days", "rfm_frequency",
     "rfm_monetary", "days_since_active", "action",
     *(f"c_{name}" for name in COMPETENCE_COMPONENTS), *(f"i_{name}" for name in IMPLICATION_COMPONENTS),
-    "left_out",
+    "left_out", "competence_evidence", "implication_evidence", "not_observed",
 )  # fmt: skip
 TRANSITION_COLUMNS = ("customer_id", "from_cell", "to_cell", "at", "competence", "implication", "action")
 
@@ -35,7 +35,7 @@ def score_row(p: Placement) -> tuple:
         round(s.monetary, 4), round(s.days_since_active, 3), ACTIONS[p.cell],
         *(round(s.competence_parts[name], 4) for name in COMPETENCE_COMPONENTS),
         *(round(s.implication_parts[name], 4) for name in IMPLICATION_COMPONENTS),
-        list(s.left_out),
+        list(s.left_out), s.competence_level_evidence, s.implication_level_evidence, list(s.not_observed),
     )  # fmt: skip
 
 

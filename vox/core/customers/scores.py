@@ -13,9 +13,20 @@ from typing import Callable
 from dataclasses import dataclass
 
 from vox.core.customers.config import COMPETENCE_COMPONENTS, IMPLICATION_COMPONENTS, ScoringConfig
+from vox.core.customers import state as st
 from vox.core.customers.state import DAY, NEVER, CustomerState
 
 ROLES = ("executant", "assistant_marketing", "relais", "apporteur_de_solutions")
+
+#: The feed (`state.FEED_*`) without which a component cannot be measured for anyone; the others
+#: (breadth, recognition, frequency, durability) every event feeds.
+NEEDS = {
+    "c_quality": st.FEED_CONTRIBUTIONS, "c_depth": st.FEED_CONTRIBUTIONS, "c_learning": st.FEED_CLICKS,
+    "c_accuracy": st.FEED_RATINGS, "i_depth": st.FEED_CLICKS, "i_co_creation": st.FEED_CO_CREATION,
+    "i_community": st.FEED_POSTS, "i_purchases": st.FEED_PURCHASES,
+}  # fmt: skip
+ALL_FEEDS = sum({*NEEDS.values()})
+PROVISIONAL, ESTABLISHED = "provisional", "established"
 
 
 def saturate(x: float, k: float) -> float:
@@ -36,7 +47,20 @@ class Scores:
     monetary: float  # decayed spend per decayed purchase
     role: str
     days_since_active: float
-    left_out: tuple[str, ...] = ()  # components with no evidence, not in the scores ("c_quality", "i_depth")
+    left_out: tuple[str, ...] = ()  # components with no evidence yet, not in the scores ("c_quality", "i_depth")
+    not_observed: tuple[str, ...] = ()  # components nothing this deployment sees can feed: out for everyone
+    competence_evidence: float = 0.0  # see `ScoringConfig.established_competence_evidence`
+    observed_days: float = 0.0  # since the first signal: the implication's evidence
+    competence_established: bool = False
+    implication_established: bool = False
+
+    @property
+    def competence_level_evidence(self) -> str:
+        return ESTABLISHED if self.competence_established else PROVISIONAL
+
+    @property
+    def implication_level_evidence(self) -> str:
+        return ESTABLISHED if self.implication_established else PROVISIONAL
 
 
 def half_lives(config: ScoringConfig) -> tuple[float, float, float]:
@@ -45,22 +69,29 @@ def half_lives(config: ScoringConfig) -> tuple[float, float, float]:
 
 
 def weighted(parts: dict[str, float], weights: dict[str, float], unobserved: frozenset[str] = frozenset()) -> float:
-    """Weighted mean of the components times 100, leaving out those this customer has given no
-    evidence for at all: a forum without clickstream says nothing of learning or visit depth, and
-    a prior standing in for them would only pull everyone toward the middle."""
+    """Weighted mean of the components times 100, leaving out those with no evidence at all (for
+    this customer, or for anyone in this deployment): a forum without clickstream says nothing of
+    learning or visit depth, and a prior standing in for them would only pull everyone toward the
+    middle."""
     used = [name for name in parts if name not in unobserved and weights[name] > 0] or list(parts)
     total = sum(weights[name] for name in used)
     return 100.0 * sum(parts[name] * weights[name] for name in used) / total if total else 0.0
 
 
-def score(state: CustomerState, as_of: float, config: ScoringConfig) -> Scores:
+def score(state: CustomerState, as_of: float, config: ScoringConfig, observed: int = ALL_FEEDS) -> Scores:
+    """Scores as of a time; `observed`: the feeds (`state.FEED_*`) this deployment has seen."""
     h = half_lives(config)
 
     def d(name: str) -> float:
         return state.decayed(name, as_of, h)
 
+    not_observed = tuple(sorted(name for name, feed in NEEDS.items() if not observed & feed))
     competence_parts, competence_unobserved = _competence(state, as_of, config, h, d)
     implication_parts, implication_unobserved, days_since_active = _implication(state, as_of, config, d)
+    competence_unobserved |= {name[2:] for name in not_observed if name.startswith("c_")}
+    implication_unobserved |= {name[2:] for name in not_observed if name.startswith("i_")}
+    evidence = d("text_items") + d("questions") + d("pos_votes") + d("neg_votes") + d("rated") + d("views") / 10
+    observed_days = max(0.0, (as_of - state.first_seen) / DAY) if state.first_seen > NEVER else 0.0
     spend, bought = d("spend"), d("purchases_value")
     recency_days = (as_of - state.last_purchase) / DAY if state.last_purchase > 0 else float("inf")
     return Scores(
@@ -75,8 +106,14 @@ def score(state: CustomerState, as_of: float, config: ScoringConfig) -> Scores:
         monetary=spend / bought if bought else 0.0,
         role=_role(d),
         days_since_active=days_since_active,
-        left_out=tuple(sorted({f"c_{n}" for n in competence_unobserved} | {f"i_{n}" for n in implication_unobserved})),
-    )
+        left_out=tuple(sorted(({f"c_{n}" for n in competence_unobserved} | {f"i_{n}" for n in implication_unobserved})
+                              - set(not_observed))),
+        not_observed=not_observed,
+        competence_evidence=evidence,
+        observed_days=observed_days,
+        competence_established=evidence >= config.established_competence_evidence,
+        implication_established=observed_days >= config.established_implication_days,
+    )  # fmt: skip
 
 
 Decayed = Callable[[str], float]

@@ -13,7 +13,7 @@ from vox.core.customers.content import unpack as unpack_content
 from vox.core.customers.engine import Router, Scorer
 from vox.core.customers.rows import SCORE_COLUMNS, TRANSITION_COLUMNS, score_row, segment_message, transition_row
 from vox.core.customers.signals import Signal, pack, unpack
-from vox.core.customers.state import FLAG_COUNTED, CustomerState
+from vox.core.customers.state import FLAG_COUNTED, FLAG_COUNTED_I, CustomerState
 from vox.core.stage import KeyedStage, StageOutput
 
 if TYPE_CHECKING:
@@ -35,8 +35,10 @@ class CustomerLogic:
             if data:
                 state = CustomerState.from_bytes(data)
                 # the adaptive cut histogram is this process's: count this customer afresh
-                state.flags &= ~FLAG_COUNTED
+                state.flags &= ~(FLAG_COUNTED | FLAG_COUNTED_I)
                 state.placed[0] = state.placed[1] = -1.0
+                # the feeds the deployment had shown when this state was flushed
+                self.scorer.observed |= state.observed
             else:
                 state = CustomerState()
         customers[customer_id] = state
@@ -60,11 +62,15 @@ class CustomerLogic:
                   ("customer_score_history", SCORE_COLUMNS, [row for row, p in zip(scores, placements) if p.snapshot]),
                   ("segment_transitions", TRANSITION_COLUMNS, [transition_row(t) for t in transitions])],
             messages=[("segments", t.customer_id.encode(), segment_message(t)) for t in transitions],
-            states={key: customers[key].to_bytes() for key in dict.fromkeys(keys) if key in customers},
+            states={key: self._stamped(customers[key]).to_bytes() for key in dict.fromkeys(keys) if key in customers},
         )  # fmt: skip
         while len(customers) > self.decoded_cache:
             customers.pop(next(iter(customers)))
         return output
+
+    def _stamped(self, state: CustomerState) -> CustomerState:
+        state.observed = self.scorer.observed
+        return state
 
     def drop(self, key: str) -> None:
         self.scorer.customers.pop(key, None)

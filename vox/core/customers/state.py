@@ -54,11 +54,34 @@ INDEX = {name: i for i, (name, _) in enumerate(ACCUMULATORS)}
 GROUP = [group for _, group in ACCUMULATORS]
 N_ACC = len(ACCUMULATORS)
 
-FLAG_STAFF, FLAG_PARTNER, FLAG_COUNTED = 1, 2, 4  # COUNTED: in the adaptive cut population
+# COUNTED / COUNTED_I: in the adaptive cut population of competence / implication (this process's)
+FLAG_STAFF, FLAG_PARTNER, FLAG_COUNTED, FLAG_COUNTED_I = 1, 2, 4, 8
 # t0, last_action, last_purchase, latest, applied_offset, signals, weeks bitmap, cell, flags, week_anchor
-HEADER = struct.Struct("<ddddqqQhBi")
+HEADER_2 = struct.Struct("<ddddqqQhBi")
+# format 3 adds: first_seen, the deployment's observed feeds as of this state's last flush
+HEADER = struct.Struct("<ddddqqQhBidH")
 # The changelog's format: states written by every vox version since must stay readable.
-STATE_MAGIC, STATE_FORMAT = b"vxs", 2
+STATE_MAGIC, STATE_FORMAT = b"vxs", 3
+
+# Feeds: the kinds of evidence a deployment can observe at all. A component that no feed of the
+# deployment reaches (purchases on a forum, learning without clickstream) is left out for everyone.
+FEED_CLICKS, FEED_PURCHASES, FEED_CONTRIBUTIONS, FEED_POSTS, FEED_CO_CREATION, FEED_RATINGS = 1, 2, 4, 8, 16, 32
+
+
+def feeds_of(signal: S.Signal) -> int:
+    """The feeds a signal shows the deployment has."""
+    kind = signal.kind
+    if kind == S.CLICK:
+        return FEED_CLICKS | (FEED_PURCHASES if signal.b == "purchase" else 0)
+    if kind == S.REVIEW:
+        return FEED_CONTRIBUTIONS
+    if kind == S.POST:
+        return FEED_CONTRIBUTIONS | FEED_POSTS | (FEED_CO_CREATION if signal.a == "idea" else 0)
+    if kind == S.VOTE_CAST:
+        return FEED_CO_CREATION
+    if kind == S.ACCURACY:
+        return FEED_RATINGS
+    return 0
 ACC_COUNT = struct.Struct("<H")
 
 
@@ -73,7 +96,7 @@ def _days(t: float) -> float:
 class CustomerState:
     __slots__ = ("t0", "acc", "domains", "products", "givers", "ring", "last_action", "last_purchase",
                  "weeks", "week_anchor", "flags", "cell", "applied_offset", "signals", "latest",
-                 "placed", "snapshot", "recent", "positions")  # fmt: skip
+                 "placed", "snapshot", "recent", "positions", "first_seen", "observed")  # fmt: skip
 
     def __init__(self) -> None:
         self.t0 = 0.0
@@ -97,6 +120,8 @@ class CustomerState:
         # per input partition (id, offset) pairs: the input position of the last event whose
         # signals were applied (streaming dedup of re-sent batches, see `accept`)
         self.positions = array("q")
+        self.first_seen = NEVER  # earliest signal time: how long this customer has been observed
+        self.observed = 0  # the deployment's feeds (FEED_*) known when this state was last flushed
 
     # -- decay bookkeeping ------------------------------------------------------------------
 
@@ -140,6 +165,7 @@ class CustomerState:
             self._rebase(t, half_lives)
         self.signals += 1
         self.latest = max(self.latest, t)
+        self.first_seen = t if self.first_seen <= NEVER else min(self.first_seen, t)
         w = [self._weight(t, half_lives, g) for g in (COMPETENCE, IMPLICATION, VALUE)]
         acc, kind = self.acc, signal.kind
 
@@ -285,6 +311,11 @@ class CustomerState:
         recent[RECENT_IDS] = (slot + 1) % RECENT_IDS
         return False
 
+    def _oldest_active_week_start(self) -> float:
+        if not self.weeks or self.week_anchor < 0:
+            return self.latest
+        return min(self.latest, (self.week_anchor - (self.weeks.bit_length() - 1)) * WEEK)
+
     # -- flags ------------------------------------------------------------------------------
 
     @property
@@ -298,22 +329,23 @@ class CustomerState:
     # -- bytes for the changelog --------------------------------------------------------------
 
     def to_bytes(self) -> bytes:
-        """Format 2: a magic and version, the number of accumulators (new ones are appended to
+        """Format 3: a magic and version, the number of accumulators (new ones are appended to
         `ACCUMULATORS`, and an older state reads them as zero), then the fields."""
         header = HEADER.pack(self.t0, self.last_action, self.last_purchase, self.latest, self.applied_offset,
-                             self.signals, self.weeks, self.cell, self.flags, self.week_anchor)  # fmt: skip
+                             self.signals, self.weeks, self.cell, self.flags, self.week_anchor, self.first_seen,
+                             self.observed)  # fmt: skip
         return STATE_MAGIC + bytes([STATE_FORMAT]) + ACC_COUNT.pack(N_ACC) + header + self.acc.tobytes() + \
             self.domains.tobytes() + self.products.tobytes() + self.givers.tobytes() + self.ring.tobytes() + \
             self.placed.tobytes() + self.snapshot.tobytes() + self.recent.tobytes() + self.positions.tobytes()  # fmt: skip
 
     @classmethod
     def from_bytes(cls, data: bytes) -> "CustomerState":
-        """A state of any format this vox knows: 2, or 1 (no magic: what vox wrote until the
+        """A state of any format this vox knows: 3, 2, or 1 (no magic: what vox wrote until the
         formats were versioned). A newer format is refused, never misread."""
-        n_acc, offset = N_ACC, 0
+        n_acc, offset, version = N_ACC, 0, 1
         if data[: len(STATE_MAGIC)] == STATE_MAGIC:
             version = data[len(STATE_MAGIC)]
-            if version != STATE_FORMAT:
+            if version > STATE_FORMAT:
                 raise VoxError(f"a customer state is in format {version}, newer than this vox reads "
                                f"({STATE_FORMAT}): run the vox version that wrote it, or a newer one")  # fmt: skip
             (n_acc,) = ACC_COUNT.unpack_from(data, len(STATE_MAGIC) + 1)
@@ -322,9 +354,15 @@ class CustomerState:
                                "by a newer vox")  # fmt: skip
             offset = len(STATE_MAGIC) + 1 + ACC_COUNT.size
         state = cls()
+        header = HEADER if version >= 3 else HEADER_2
+        fields = header.unpack_from(data, offset)
         (state.t0, state.last_action, state.last_purchase, state.latest, state.applied_offset, state.signals,
-         state.weeks, state.cell, state.flags, state.week_anchor) = HEADER.unpack_from(data, offset)  # fmt: skip
-        offset += HEADER.size
+         state.weeks, state.cell, state.flags, state.week_anchor) = fields[:10]  # fmt: skip
+        if version >= 3:
+            state.first_seen, state.observed = fields[10:]
+        else:  # first seen, at the latest: the start of the oldest active week remembered, or the latest signal
+            state.first_seen = state._oldest_active_week_start()
+        offset += header.size
         state.acc[:n_acc] = array("d", data[offset : offset + 8 * n_acc])
         offset += 8 * n_acc
         for name, size in (("domains", 4 * BUCKETS), ("products", 4 * BUCKETS), ("givers", 4 * BUCKETS),

@@ -1,0 +1,158 @@
+"""Do the scores hold on real communities? The real sets in ../shared/data, scored as `vox replay`
+scores them (default settings, placements every few thousand events), against what each site
+says of its own people, which vox never reads:
+
+* Stack Exchange (quantumcomputing, 2018): each user's reputation, from `Users.xml`.
+* Amazon reviews (musical instruments, half the 5-core file): helpful votes each reviewer
+  received, from the file's `helpful` field. vox reads those votes as events too (approval,
+  recognition), so this one is a consistency check more than an independent truth.
+
+`python -m bench.real` (`make real`) prints the figures and writes bench/real.json: Spearman
+(competence, truth) over users with 1+ and 5+ events of their own, the share of established
+customers at each level of each axis against the configured shares, and the levels of the 20
+most reputed. These sets are for checking, not fitting: no setting was chosen to suit them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import re
+import tempfile
+from collections import Counter
+from pathlib import Path
+from typing import Callable
+
+from vox.core.customers.config import ScoringConfig
+from vox.core.customers.engine import Placement, ScoringEngine
+from vox.core.typology import LEVELS, LEVELS_OF_CELL
+from vox.importers.amazon import SOURCE as AMAZON_SOURCE
+from vox.importers.amazon import import_amazon_reviews
+from vox.importers.stackexchange import import_stackexchange
+from vox.schemas import EVENT_ADAPTER
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+SE_DUMP = SHARED_DATA / "stackexchange-quantumcomputing-2018"
+AMAZON = SHARED_DATA / "amazon-musical-instruments-dev" / "reviews.jsonl.gz"
+PLACE_EVERY = 5000  # as `vox replay` places (VOX_BATCH_MAX_EVENTS)
+
+
+def ranks(values: list[float]) -> list[float]:
+    """Average ranks (ties share their mean rank), for Spearman's correlation."""
+    order = sorted(range(len(values)), key=values.__getitem__)
+    out = [0.0] * len(values)
+    i = 0
+    while i < len(order):
+        j = i
+        while j + 1 < len(order) and values[order[j + 1]] == values[order[i]]:
+            j += 1
+        for k in range(i, j + 1):
+            out[order[k]] = (i + j) / 2
+        i = j + 1
+    return out
+
+
+def spearman(x: list[float], y: list[float]) -> float:
+    rx, ry = ranks(x), ranks(y)
+    mx, my = sum(rx) / len(rx), sum(ry) / len(ry)
+    cov = sum((a - mx) * (b - my) for a, b in zip(rx, ry))
+    return cov / (sum((a - mx) ** 2 for a in rx) * sum((b - my) ** 2 for b in ry)) ** 0.5
+
+
+def score_file(events: Path, config: ScoringConfig | None = None) -> tuple[list[Placement], Counter]:
+    """Every customer's final placement, and how many events of their own each one has."""
+    engine, own, touched = ScoringEngine(config or ScoringConfig()), Counter(), []
+    with open(events, "rb") as lines:
+        for number, line in enumerate(lines, start=1):
+            event = EVENT_ADAPTER.validate_json(line)
+            touched.extend(engine.process(event))
+            own[event.customer_id] += 1
+            if number % PLACE_EVERY == 0:
+                engine.scorer.place(touched)
+                touched.clear()
+    engine.scorer.place(touched)
+    placements, _ = engine.scorer.place(list(engine.scorer.customers))
+    return placements, own
+
+
+def report(placements: list[Placement], own: Counter, truth: dict[str, float], config: ScoringConfig) -> dict:
+    scored = [p for p in placements if p.customer_id in truth]
+    out: dict = {"customers": len(placements)}
+    for minimum in (1, 5):
+        rows = [p for p in scored if own[p.customer_id] >= minimum]
+        out[f"spearman_{minimum}_events"] = {
+            "users": len(rows), "rho": round(spearman([p.scores.competence for p in rows],
+                                                       [truth[p.customer_id] for p in rows]), 3)}  # fmt: skip
+    for axis, name, shares in ((0, "competence", config.competence_shares),
+                               (1, "implication", config.implication_shares)):  # fmt: skip
+        established = [p for p in placements if not p.staff and (
+            p.scores.competence_established if axis == 0 else p.scores.implication_established)]  # fmt: skip
+        levels = Counter(LEVELS_OF_CELL[p.cell][axis] for p in established)
+        wanted = {"low": shares[0], "medium": 1 - shares[0] - shares[1], "high": shares[1]}
+        out[f"{name}_established"] = {
+            "customers": len(established), "provisional": sum(not p.staff for p in placements) - len(established),
+            "shares": {level: round(levels[level] / max(1, len(established)), 3) for level in LEVELS},
+            "configured": {level: round(share, 3) for level, share in wanted.items()}}  # fmt: skip
+    top = sorted(scored, key=lambda p: -truth[p.customer_id])[:20]
+    out["top_20"] = [{"customer": p.customer_id, "truth": truth[p.customer_id], "events": own[p.customer_id],
+                      "competence": round(p.scores.competence, 1), "level": LEVELS_OF_CELL[p.cell][0],
+                      "evidence": p.scores.competence_level_evidence} for p in top]  # fmt: skip
+    out["top_20_high"] = sum(row["level"] == "high" for row in out["top_20"])
+    return out
+
+
+def reputation(dump: Path, site: str) -> dict[str, float]:
+    found = (re.search(r' Id="(-?\d+)".*? Reputation="(\d+)"', line)
+             for line in (dump / "Users.xml").read_text(encoding="utf-8").splitlines())  # fmt: skip
+    return {f"{site}:u{m.group(1)}": float(m.group(2)) for m in found if m}
+
+
+def helpful_received(path: Path) -> dict[str, float]:
+    """Helpful votes received per reviewer, as the importer names reviewers."""
+    totals: Counter = Counter()
+    with gzip.open(path, "rt", encoding="utf-8") as lines:
+        for line in lines:
+            review = json.loads(line)
+            totals[f"{AMAZON_SOURCE}:{review['reviewerID']}"] += (review.get("helpful") or [0])[0]
+    return dict(totals)
+
+
+def community(name: str, importer: Callable, source: Path, truth: dict[str, float], work: Path) -> dict:
+    events = work / f"{name}.jsonl"
+    importer(source, events, progress=False)
+    config = ScoringConfig()
+    placements, own = score_file(events, config)
+    return report(placements, own, truth, config)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="The scores on the real sets of ../shared/data, against each site's own truth.")
+    parser.add_argument("--out", type=Path, default=Path(__file__).with_name("real.json"))
+    args = parser.parse_args()
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="vox-real-") as work:
+        if SE_DUMP.exists():
+            results["stackexchange"] = community("stackexchange", import_stackexchange, SE_DUMP,
+                                                 reputation(SE_DUMP, "quantumcomputing"), Path(work))  # fmt: skip
+        if AMAZON.exists():
+            results["amazon"] = community("amazon", import_amazon_reviews, AMAZON, helpful_received(AMAZON), Path(work))
+    if not results:
+        raise SystemExit(f"no real data found under {SHARED_DATA}: nothing measured")
+    for name, r in results.items():
+        print(f"\n== {name}: {r['customers']} customers scored ==")
+        for minimum in (1, 5):
+            s = r[f"spearman_{minimum}_events"]
+            print(f"Spearman(competence, truth), {s['users']} users with {minimum}+ events: {s['rho']:.3f}")
+        for axis in ("competence", "implication"):
+            e = r[f"{axis}_established"]
+            print(f"{axis}: {e['customers']} established ({e['provisional']} provisional); shares "
+                  + ", ".join(f"{lv} {e['shares'][lv]:.0%} (configured {e['configured'][lv]:.0%})" for lv in LEVELS))
+        print(f"20 with the most truth: {r['top_20_high']} at high competence; "
+              + ", ".join(f"{row['level']}/{row['evidence'][:4]}" for row in r["top_20"]))
+    args.out.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+    print(f"\n-> {args.out}")
+
+
+if __name__ == "__main__":
+    main()

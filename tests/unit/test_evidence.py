@@ -1,0 +1,96 @@
+"""How much a placement rests on: each axis provisional or established by its own evidence, cuts
+from established customers only, and components that nothing a deployment sees can feed left
+out for everyone (issue 14, items 3 and 5)."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.factories import click, encode, post, vote
+from tests.unit.test_scoring import at, make_events, run
+from vox.core.customers.config import ScoringConfig
+from vox.core.customers.scores import ALL_FEEDS, score
+from vox.core.customers.stage import CustomerLogic
+from vox.core.customers.engine import Router, Scorer
+from vox.schemas import EVENT_ADAPTER
+from vox.core.customers.state import DAY
+
+ADAPTIVE = ScoringConfig(cut_mode="adaptive")
+
+
+def placed(engine):
+    placements, _ = engine.scorer.place(list(engine.scorer.customers))
+    return {p.customer_id: p for p in placements}
+
+
+def test_each_axis_is_established_by_its_own_evidence() -> None:
+    answers = [post(customer_id="ann", kind="answer", post_id=f"a{n}", text="x" * 400, occurred_at=at(n / 10))
+               for n in range(4)]  # fmt: skip
+    votes = [vote(customer_id=f"v{n}", target_kind="post", target_id=f"a{n % 4}", target_author_id="ann",
+                  vote_type="up", occurred_at=at(1, n)) for n in range(7)]  # fmt: skip
+    late = post(customer_id="ann", kind="comment", occurred_at=at(31))
+    early = placed(run(*answers, *votes))["ann"].scores
+    # 4 answers + 7 votes: competence evidence 11 (a day of decay: a little less), established;
+    # observed one day: implication provisional
+    assert 10 < early.competence_evidence < 11 and early.competence_established
+    assert early.observed_days < 2 and not early.implication_established
+    later = placed(run(*answers, *votes, late))["ann"].scores
+    assert later.implication_established and later.observed_days >= 30
+    assert later.implication_level_evidence == "established"
+    # evidence fades as competence does: a month on, these 11 count as less than 10
+    assert later.competence_evidence < 10 < early.competence_evidence and not later.competence_established
+    few = placed(run(*answers[:2]))["ann"].scores
+    assert not few.competence_established and few.competence_level_evidence == "provisional"
+
+
+def test_a_crowd_of_provisional_newcomers_never_moves_the_cuts() -> None:
+    regulars = [post(customer_id=f"r{n}", kind="answer", text="x" * (100 * (n + 1)), occurred_at=at(d))
+                for n in range(25) for d in (0, 20, 40)]  # fmt: skip
+    praise = [vote(customer_id=f"fan{n}-{k}", target_author_id=f"r{n}", target_kind="post", vote_type="up",
+                   occurred_at=at(41, k)) for n in range(25) for k in range(8)]  # fmt: skip
+    newcomers = [post(customer_id=f"new{n}", kind="comment", occurred_at=at(41, n)) for n in range(300)]
+    alone, crowded = run(*regulars, *praise, config=ADAPTIVE), run(*regulars, *praise, *newcomers, config=ADAPTIVE)
+    placed(alone), placed(crowded)
+    assert alone.scorer.cuts() == crowded.scorer.cuts()
+    assert alone.scorer.competence_cuts.total == crowded.scorer.competence_cuts.total > 20
+
+
+def test_a_component_no_event_can_feed_is_left_out_for_everyone_until_one_does() -> None:
+    forum = [post(customer_id="ann", kind="answer", occurred_at=at(0)),
+             post(customer_id="bob", kind="question", occurred_at=at(0, 1))]  # fmt: skip
+    engine = run(*forum)
+    for p in placed(engine).values():
+        assert "i_purchases" in p.scores.not_observed and "c_learning" in p.scores.not_observed
+        assert "i_purchases" not in p.scores.left_out  # not observed here, not "no evidence yet"
+    without_purchases = placed(engine)["ann"].scores.implication
+    # someone buys: purchases are observable now, and weigh (at zero) on ann, who never bought
+    engine = run(*forum, click(customer_id="cy", action="purchase", occurred_at=at(0, 2)))
+    ann = placed(engine)["ann"].scores
+    assert "i_purchases" not in ann.not_observed and ann.implication_parts["purchases"] == 0
+    assert ann.implication < without_purchases
+
+
+def test_a_restarted_worker_knows_the_feeds_its_states_had_seen() -> None:
+    config = ScoringConfig()
+    router, logic = Router(config), CustomerLogic(Scorer(config))
+    for offset, event in enumerate((click(customer_id="cy", occurred_at=at(0)), post(customer_id="ann", occurred_at=at(0, 1)))):
+        signals = router.signals(EVENT_ADAPTER.validate_json(encode(event)))
+        logic.apply(signals[0].customer_id, signals, 0, offset, lambda: None)
+    stored = logic.flush(["cy", "ann"]).states
+    restarted = CustomerLogic(Scorer(config))  # a new process: it has applied nothing yet
+    restarted.apply("ann", [], 0, 5, lambda: stored["ann"])
+    assert restarted.scorer.observed == logic.scorer.observed != 0
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(1, 60))
+def test_days_since_active_is_never_longer_than_the_data_seen(seed: int, n: int) -> None:
+    events = make_events(seed, n)
+    engine = run(*events)
+    latest = max(state.latest for state in engine.scorer.customers.values())
+    first = min(state.first_seen for state in engine.scorer.customers.values())
+    for customer, state in engine.scorer.customers.items():
+        s = score(state, latest, engine.scorer.config, ALL_FEEDS)
+        assert s.days_since_active == -1.0 or 0 <= s.days_since_active <= (latest - first) / DAY + 1e-9
+        assert 0 <= s.observed_days <= (latest - first) / DAY + 1e-9
