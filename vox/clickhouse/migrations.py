@@ -277,7 +277,10 @@ MIGRATIONS = MIGRATIONS + (
         ),
     ),
 )
+
+
 def typology_view(name: str, where: str) -> str:
+    """Customers per cell, with mean scores and how many are established on both axes."""
     return f"""
             CREATE VIEW IF NOT EXISTS {{db}}.{name} AS
             SELECT competence_level, implication_level, cell, count() AS customers,

@@ -28,8 +28,8 @@ MUTATION_WAIT_S = 120.0
 ERASED_TABLES = ("customer_scores", "customer_score_history", "segment_transitions")
 EXPLANATION_COLUMNS = ("cell", "competence", "implication", "role", "value", "toString(updated_at)", "action",
                        *(f"c_{n}" for n in COMPETENCE_COMPONENTS), *(f"i_{n}" for n in IMPLICATION_COMPONENTS),
-                       "left_out", "competence_evidence", "implication_evidence", "not_observed", "rfm_recency_days", "rfm_frequency", "rfm_monetary", "days_since_active",
-                       "is_staff")  # fmt: skip
+                       "left_out", "competence_evidence", "implication_evidence", "not_observed",
+                       "rfm_recency_days", "rfm_frequency", "rfm_monetary", "days_since_active", "is_staff")  # fmt: skip
 
 T = TypeVar("T")
 

@@ -62,6 +62,7 @@ HEADER_2 = struct.Struct("<ddddqqQhBi")
 HEADER = struct.Struct("<ddddqqQhBidH")
 # The changelog's format: states written by every vox version since must stay readable.
 STATE_MAGIC, STATE_FORMAT = b"vxs", 3
+ACC_COUNT = struct.Struct("<H")
 
 # Feeds: the kinds of evidence a deployment can observe at all. A component that no feed of the
 # deployment reaches (purchases on a forum, learning without clickstream) is left out for everyone.
@@ -82,7 +83,6 @@ def feeds_of(signal: S.Signal) -> int:
     if kind == S.ACCURACY:
         return FEED_RATINGS
     return 0
-ACC_COUNT = struct.Struct("<H")
 
 
 def _bucket(text: str) -> int:
