@@ -81,6 +81,10 @@ def test_a_restarted_worker_knows_the_feeds_its_states_had_seen() -> None:
     restarted = CustomerLogic(Scorer(config))  # a new process: it has applied nothing yet
     restarted.apply("ann", [], 0, 5, lambda: stored["ann"])
     assert restarted.scorer.observed == logic.scorer.observed != 0
+    # and before loading any of them: a new customer flushed first is scored with every feed
+    recovered = CustomerLogic(Scorer(config))
+    recovered.recover(stored.values())
+    assert recovered.scorer.observed == logic.scorer.observed
 
 
 @settings(max_examples=40, deadline=None)

@@ -5,7 +5,7 @@ author: `vox.core.customers.content`), and customers: signals keyed by customer,
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
 from vox.core.customers.content import ContentLogic, ContentRouter, content_of
 from vox.core.customers.content import pack as pack_content
@@ -67,6 +67,13 @@ class CustomerLogic:
         while len(customers) > self.decoded_cache:
             customers.pop(next(iter(customers)))
         return output
+
+    def recover(self, stored: Iterable[bytes]) -> None:
+        """Before the first batch of a (re)started worker: the feeds the deployment had shown, from
+        every state it holds, so a customer flushed before its own state is loaded is scored with
+        them too (as it would have been without the restart)."""
+        for data in stored:
+            self.scorer.observed |= CustomerState.observed_in(data)
 
     def _stamped(self, state: CustomerState) -> CustomerState:
         state.observed = self.scorer.observed

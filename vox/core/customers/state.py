@@ -342,20 +342,8 @@ class CustomerState:
     def from_bytes(cls, data: bytes) -> "CustomerState":
         """A state of any format this vox knows: 3, 2, or 1 (no magic: what vox wrote until the
         formats were versioned). A newer format is refused, never misread."""
-        n_acc, offset, version = N_ACC, 0, 1
-        if data[: len(STATE_MAGIC)] == STATE_MAGIC:
-            version = data[len(STATE_MAGIC)]
-            if version > STATE_FORMAT:
-                raise VoxError(f"a customer state is in format {version}, newer than this vox reads "
-                               f"({STATE_FORMAT}): run the vox version that wrote it, or a newer one")  # fmt: skip
-            (n_acc,) = ACC_COUNT.unpack_from(data, len(STATE_MAGIC) + 1)
-            if n_acc > N_ACC:
-                raise VoxError(f"a customer state has {n_acc} accumulators, this vox knows {N_ACC}: it was written "
-                               "by a newer vox")  # fmt: skip
-            offset = len(STATE_MAGIC) + 1 + ACC_COUNT.size
+        version, n_acc, offset, header, fields = _header(data)
         state = cls()
-        header = HEADER if version >= 3 else HEADER_2
-        fields = header.unpack_from(data, offset)
         (state.t0, state.last_action, state.last_purchase, state.latest, state.applied_offset, state.signals,
          state.weeks, state.cell, state.flags, state.week_anchor) = fields[:10]  # fmt: skip
         if version >= 3:
@@ -373,3 +361,26 @@ class CustomerState:
             offset += size
         state.positions.frombytes(data[offset:])  # variable length, last
         return state
+
+    @staticmethod
+    def observed_in(data: bytes) -> int:
+        """The deployment's feeds a stored state knew, read from its header alone (0 before format 3)."""
+        version, _, _, _, fields = _header(data)
+        return fields[11] if version >= 3 else 0
+
+
+def _header(data: bytes) -> tuple[int, int, int, struct.Struct, tuple]:
+    """(format, accumulators, where the header starts, its struct, its fields) of a stored state."""
+    n_acc, offset, version = N_ACC, 0, 1
+    if data[: len(STATE_MAGIC)] == STATE_MAGIC:
+        version = data[len(STATE_MAGIC)]
+        if version > STATE_FORMAT:
+            raise VoxError(f"a customer state is in format {version}, newer than this vox reads "
+                           f"({STATE_FORMAT}): run the vox version that wrote it, or a newer one")  # fmt: skip
+        (n_acc,) = ACC_COUNT.unpack_from(data, len(STATE_MAGIC) + 1)
+        if n_acc > N_ACC:
+            raise VoxError(f"a customer state has {n_acc} accumulators, this vox knows {N_ACC}: it was written "
+                           "by a newer vox")  # fmt: skip
+        offset = len(STATE_MAGIC) + 1 + ACC_COUNT.size
+    header = HEADER if version >= 3 else HEADER_2
+    return version, n_acc, offset, header, header.unpack_from(data, offset)
