@@ -72,7 +72,7 @@ def established_at_end(events: Path, config: ScoringConfig) -> tuple[dict[str, b
         for line in lines:
             engine.process(EVENT_ADAPTER.validate_json(line))
     scorer = engine.scorer
-    scored = {cid: score(state, state.latest, config, scorer.observed) for cid, state in scorer.customers.items()}
+    scored = {cid: score(state, state.latest, config) for cid, state in scorer.customers.items()}
     return ({cid: s.competence_established for cid, s in scored.items()},
             {cid: s.implication_established for cid, s in scored.items()})  # fmt: skip
 
@@ -178,7 +178,7 @@ def reference_cells(train: tuple[dict, ScoringEngine], test: tuple[dict, Scoring
 
 
 def components(state: CustomerState, engine: ScoringEngine) -> tuple[list[float], list[float]]:
-    s = score(state, state.latest, engine.scorer.config, engine.scorer.observed)  # as vox places them
+    s = score(state, state.latest, engine.scorer.config)  # as vox places them
     return list(s.competence_parts.values()), list(s.implication_parts.values())
 
 

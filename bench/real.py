@@ -27,9 +27,7 @@ from typing import Callable
 from vox.core.customers.config import ScoringConfig
 from vox.core.customers.engine import Placement, ScoringEngine
 from vox.core.typology import LEVELS, LEVELS_OF_CELL
-from vox.importers.amazon import SOURCE as AMAZON_SOURCE
-from vox.importers.amazon import import_amazon_reviews
-from vox.importers.stackexchange import import_stackexchange
+from vox.importers import amazon, stackexchange
 from vox.schemas import EVENT_ADAPTER
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -114,14 +112,15 @@ def helpful_received(path: Path) -> dict[str, float]:
     with gzip.open(path, "rt", encoding="utf-8") as lines:
         for line in lines:
             review = json.loads(line)
-            totals[f"{AMAZON_SOURCE}:{review['reviewerID']}"] += (review.get("helpful") or [0])[0]
+            totals[f"{amazon.SOURCE}:{review['reviewerID']}"] += (review.get("helpful") or [0])[0]
     return dict(totals)
 
 
-def community(name: str, importer: Callable, source: Path, truth: dict[str, float], work: Path) -> dict:
+def community(name: str, importer: Callable, feeds: tuple, source: Path, truth: dict[str, float], work: Path) -> dict:
+    """Scored with the default settings and the feeds the source can show, as its deployment declares them."""
     events = work / f"{name}.jsonl"
     importer(source, events, progress=False)
-    config = ScoringConfig()
+    config = ScoringConfig(feeds=feeds)
     placements, own = score_file(events, config)
     return report(placements, own, truth, config)
 
@@ -133,10 +132,12 @@ def main() -> None:
     results = {}
     with tempfile.TemporaryDirectory(prefix="vox-real-") as work:
         if SE_DUMP.exists():
-            results["stackexchange"] = community("stackexchange", import_stackexchange, SE_DUMP,
+            results["stackexchange"] = community("stackexchange", stackexchange.import_stackexchange,
+                                                 stackexchange.FEEDS, SE_DUMP,
                                                  reputation(SE_DUMP, "quantumcomputing"), Path(work))  # fmt: skip
         if AMAZON.exists():
-            results["amazon"] = community("amazon", import_amazon_reviews, AMAZON, helpful_received(AMAZON), Path(work))
+            results["amazon"] = community("amazon", amazon.import_amazon_reviews, amazon.FEEDS, AMAZON,
+                                          helpful_received(AMAZON), Path(work))
     if not results:
         raise SystemExit(f"no real data found under {SHARED_DATA}: nothing measured")
     for name, r in results.items():

@@ -14,7 +14,7 @@ import pytest
 from bench.real import ranks, report, reputation, score_file, spearman
 from tests.unit.test_importers import SE_DUMP, need
 from vox.core.customers.config import ScoringConfig
-from vox.importers.stackexchange import import_stackexchange
+from vox.importers.stackexchange import FEEDS, import_stackexchange
 
 
 def test_spearman_with_ties() -> None:
@@ -27,8 +27,9 @@ def test_spearman_with_ties() -> None:
 def forum(tmp_path_factory: pytest.TempPathFactory) -> dict:
     out = tmp_path_factory.mktemp("se") / "events.jsonl"
     import_stackexchange(need(SE_DUMP), out, progress=False)
-    placements, own = score_file(out)
-    figures = report(placements, own, reputation(SE_DUMP, "quantumcomputing"), ScoringConfig())
+    config = ScoringConfig(feeds=FEEDS)  # as a deployment fed by this dump declares it
+    placements, own = score_file(out, config)
+    figures = report(placements, own, reputation(SE_DUMP, "quantumcomputing"), config)
     figures["placements"] = placements
     return figures
 

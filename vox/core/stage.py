@@ -68,8 +68,6 @@ class KeyedLogic(Protocol[Rec]):
     def drop(self, key: str) -> None:
         """Forget the key's state in memory (its table entry is deleted by the caller)."""
 
-    # Optional: `recover(states)`, given every stored state (bytes) once before the first batch of a
-    # process, for what a logic keeps across keys (the customers' deployment feeds).
     # Optional: `redact(key, state, forgotten) -> bytes | None`, the state without these
     # forgotten customers (`vox.core.forgotten` keys), None to delete it. Without it, a state
     # whose key is a forgotten customer is deleted.

@@ -31,6 +31,9 @@ from vox.errors import VoxError
 from vox.importers.common import EventSpill, ImportReport, write_events
 
 SOURCE = "amz"
+#: What a deployment fed by these reviews alone can show (`VOX_SCORING__FEEDS`): reviews and their
+#: stars; the helpfulness votes are by unknown voters (no co-creation), no clickstream, no purchase.
+FEEDS = ("contributions", "ratings")
 
 
 def _timestamp(unix: int, plus_seconds: int = 0) -> str:

@@ -33,6 +33,9 @@ from vox.errors import VoxError
 from vox.importers.common import EventSpill, ImportReport, iso_utc, write_events
 
 REQUIRED_FILES = ("Posts.xml", "Votes.xml", "Comments.xml", "Users.xml")
+#: What a deployment fed by this dump alone can show (`VOX_SCORING__FEEDS`): no clickstream, no
+#: purchase, no star rating; favourites are votes by known users (co-creation).
+FEEDS = ("contributions", "posts", "co_creation")
 VOTE_TYPES = {"1": "accept", "2": "up", "3": "down", "5": "favourite"}
 MENTION = re.compile(r"@([\w][\w.\-]{2,})")
 ONE_MS_AFTER = re.compile(r"\.(\d{3})Z$")

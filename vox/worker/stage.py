@@ -43,15 +43,9 @@ class StageRunner:
         self.insert, self.publish, self.patient, self.metrics = insert, publish, patient, metrics
         self.publish_records = publish_records
         self.forgotten: set[str] = set()  # keys (`forget_key`) of forgotten customers
-        self.recovered = False  # the logic has seen the stored states (`recover`) since the start
 
     def apply(self, messages: Sequence[KeyedMessage]) -> list[str]:
         """Fold the messages' records into their keys' states; the keys touched, in order."""
-        if not self.recovered:  # the table is restored from its changelog before the first batch
-            recover = getattr(self.logic, "recover", None)
-            if recover:
-                recover(self.table.values())
-            self.recovered = True
         touched: list[str] = []
         applied = 0
         for message in messages:

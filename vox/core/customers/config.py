@@ -12,6 +12,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+#: What a deployment's events can show: clickstream (page views, sessions), purchases, written
+#: contributions (reviews, answers, questions), forum posts, co-creation (votes cast by known
+#: customers, ideas), star ratings (accuracy against a product's consensus).
+Feed = Literal["clicks", "purchases", "contributions", "posts", "co_creation", "ratings"]
+FEEDS: tuple[Feed, ...] = ("clicks", "purchases", "contributions", "posts", "co_creation", "ratings")
 COMPETENCE_COMPONENTS = ("breadth", "quality", "depth", "recognition", "learning", "accuracy")
 IMPLICATION_COMPONENTS = ("frequency", "durability", "depth", "co_creation", "community", "purchases")
 
@@ -67,6 +72,12 @@ class ScoringConfig(BaseModel):
     co_creation_k: float = Field(10, gt=0, description="Votes cast plus 3 per idea for half co-creation.")
     community_k: float = Field(5, gt=0, description="Posts for half community participation.")
     purchases_k: float = Field(2, gt=0, description="Purchases for half credit.")
+
+    # -- what the deployment sends -----------------------------------------------------------
+    feeds: tuple[Feed, ...] = Field(
+        FEEDS, description="What this deployment's events can show at all (JSON list). A component no listed feed "
+        "reaches is left out of everyone's score and named `not_observed`: a forum without clickstream or purchases "
+        "says `[\"contributions\", \"posts\", \"co_creation\"]`.")
 
     # -- typology ---------------------------------------------------------------------------
     cut_mode: Literal["fixed", "adaptive"] = Field("adaptive", description="Population shares, or fixed cut points.")

@@ -22,7 +22,7 @@ from vox.core.customers.config import ScoringConfig
 from vox.core.customers.consensus import ProductConsensus
 from vox.core.customers.content import ANONYMOUS, ContentLogic, content_of, content_records
 from vox.core.customers.scores import Scores, half_lives, score
-from vox.core.customers.state import FLAG_COUNTED, FLAG_COUNTED_I, CustomerState, feeds_of
+from vox.core.customers.state import FLAG_COUNTED, FLAG_COUNTED_I, CustomerState
 from vox.core.ports import RoutingMemory
 from vox.core.typology import ACTIONS, PopulationCuts, cell_index, cell_name, level_of
 
@@ -113,9 +113,6 @@ class Scorer:
         self.config = config
         self.half_lives = half_lives(config)
         self.customers: dict[str, CustomerState] = {}
-        # the feeds (`state.FEED_*`) this deployment has shown: grows with every signal applied, and
-        # with every state loaded (each state keeps the feeds known when it was last flushed)
-        self.observed = 0
         adaptive = config.cut_mode == "adaptive"
         self.competence_cuts = PopulationCuts(*config.competence_shares) if adaptive else None
         self.implication_cuts = PopulationCuts(*config.implication_shares) if adaptive else None
@@ -132,7 +129,6 @@ class Scorer:
         if not state.accept(signal.source, signal.position, signal.sid):
             return False
         state.apply(signal, self.half_lives)
-        self.observed |= feeds_of(signal)
         return True
 
     def cuts(self) -> tuple[tuple[float, float], tuple[float, float]]:
@@ -146,7 +142,7 @@ class Scorer:
         placements, transitions = [], []
         ids = list(dict.fromkeys(customer_ids))
         states = [(cid, self.customers[cid]) for cid in ids if cid in self.customers]
-        scored = [(cid, state, score(state, state.latest, self.config, self.observed)) for cid, state in states]
+        scored = [(cid, state, score(state, state.latest, self.config)) for cid, state in states]
         if self.competence_cuts is not None and self.implication_cuts is not None:
             # The population moves first, then everyone is placed against it. Each axis's cuts come
             # from the customers established on that axis: a newcomer's competence is mostly the

@@ -13,19 +13,16 @@ from typing import Callable
 from dataclasses import dataclass
 
 from vox.core.customers.config import COMPETENCE_COMPONENTS, IMPLICATION_COMPONENTS, ScoringConfig
-from vox.core.customers import state as st
 from vox.core.customers.state import DAY, NEVER, CustomerState
 
 ROLES = ("executant", "assistant_marketing", "relais", "apporteur_de_solutions")
 
-#: The feed (`state.FEED_*`) without which a component cannot be measured for anyone; the others
-#: (breadth, recognition, frequency, durability) every event feeds.
+#: The feed (`ScoringConfig.feeds`) without which a component cannot be measured for anyone; the
+#: others (breadth, recognition, frequency, durability) every event feeds.
 NEEDS = {
-    "c_quality": st.FEED_CONTRIBUTIONS, "c_depth": st.FEED_CONTRIBUTIONS, "c_learning": st.FEED_CLICKS,
-    "c_accuracy": st.FEED_RATINGS, "i_depth": st.FEED_CLICKS, "i_co_creation": st.FEED_CO_CREATION,
-    "i_community": st.FEED_POSTS, "i_purchases": st.FEED_PURCHASES,
+    "c_quality": "contributions", "c_depth": "contributions", "c_learning": "clicks", "c_accuracy": "ratings",
+    "i_depth": "clicks", "i_co_creation": "co_creation", "i_community": "posts", "i_purchases": "purchases",
 }  # fmt: skip
-ALL_FEEDS = sum({*NEEDS.values()})
 PROVISIONAL, ESTABLISHED = "provisional", "established"
 
 
@@ -78,14 +75,13 @@ def weighted(parts: dict[str, float], weights: dict[str, float], unobserved: fro
     return 100.0 * sum(parts[name] * weights[name] for name in used) / total if total else 0.0
 
 
-def score(state: CustomerState, as_of: float, config: ScoringConfig, observed: int = ALL_FEEDS) -> Scores:
-    """Scores as of a time; `observed`: the feeds (`state.FEED_*`) this deployment has seen."""
+def score(state: CustomerState, as_of: float, config: ScoringConfig) -> Scores:
     h = half_lives(config)
 
     def d(name: str) -> float:
         return state.decayed(name, as_of, h)
 
-    not_observed = tuple(sorted(name for name, feed in NEEDS.items() if not observed & feed))
+    not_observed = tuple(sorted(name for name, feed in NEEDS.items() if feed not in config.feeds))
     competence_parts, competence_unobserved = _competence(state, as_of, config, h, d)
     implication_parts, implication_unobserved, days_since_active = _implication(state, as_of, config, d)
     competence_unobserved |= {name[2:] for name in not_observed if name.startswith("c_")}

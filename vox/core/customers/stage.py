@@ -5,7 +5,7 @@ author: `vox.core.customers.content`), and customers: signals keyed by customer,
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from vox.core.customers.content import ContentLogic, ContentRouter, content_of
 from vox.core.customers.content import pack as pack_content
@@ -37,8 +37,6 @@ class CustomerLogic:
                 # the adaptive cut histogram is this process's: count this customer afresh
                 state.flags &= ~(FLAG_COUNTED | FLAG_COUNTED_I)
                 state.placed[0] = state.placed[1] = -1.0
-                # the feeds the deployment had shown when this state was flushed
-                self.scorer.observed |= state.observed
             else:
                 state = CustomerState()
         customers[customer_id] = state
@@ -62,22 +60,11 @@ class CustomerLogic:
                   ("customer_score_history", SCORE_COLUMNS, [row for row, p in zip(scores, placements) if p.snapshot]),
                   ("segment_transitions", TRANSITION_COLUMNS, [transition_row(t) for t in transitions])],
             messages=[("segments", t.customer_id.encode(), segment_message(t)) for t in transitions],
-            states={key: self._stamped(customers[key]).to_bytes() for key in dict.fromkeys(keys) if key in customers},
+            states={key: customers[key].to_bytes() for key in dict.fromkeys(keys) if key in customers},
         )  # fmt: skip
         while len(customers) > self.decoded_cache:
             customers.pop(next(iter(customers)))
         return output
-
-    def recover(self, stored: Iterable[bytes]) -> None:
-        """Before the first batch of a (re)started worker: the feeds the deployment had shown, from
-        every state it holds, so a customer flushed before its own state is loaded is scored with
-        them too (as it would have been without the restart)."""
-        for data in stored:
-            self.scorer.observed |= CustomerState.observed_in(data)
-
-    def _stamped(self, state: CustomerState) -> CustomerState:
-        state.observed = self.scorer.observed
-        return state
 
     def drop(self, key: str) -> None:
         self.scorer.customers.pop(key, None)

@@ -58,31 +58,12 @@ N_ACC = len(ACCUMULATORS)
 FLAG_STAFF, FLAG_PARTNER, FLAG_COUNTED, FLAG_COUNTED_I = 1, 2, 4, 8
 # t0, last_action, last_purchase, latest, applied_offset, signals, weeks bitmap, cell, flags, week_anchor
 HEADER_2 = struct.Struct("<ddddqqQhBi")
-# format 3 adds: first_seen, the deployment's observed feeds as of this state's last flush
-HEADER = struct.Struct("<ddddqqQhBidH")
+# format 3 adds: first_seen
+HEADER = struct.Struct("<ddddqqQhBid")
 # The changelog's format: states written by every vox version since must stay readable.
 STATE_MAGIC, STATE_FORMAT = b"vxs", 3
 ACC_COUNT = struct.Struct("<H")
 
-# Feeds: the kinds of evidence a deployment can observe at all. A component that no feed of the
-# deployment reaches (purchases on a forum, learning without clickstream) is left out for everyone.
-FEED_CLICKS, FEED_PURCHASES, FEED_CONTRIBUTIONS, FEED_POSTS, FEED_CO_CREATION, FEED_RATINGS = 1, 2, 4, 8, 16, 32
-
-
-def feeds_of(signal: S.Signal) -> int:
-    """The feeds a signal shows the deployment has."""
-    kind = signal.kind
-    if kind == S.CLICK:
-        return FEED_CLICKS | (FEED_PURCHASES if signal.b == "purchase" else 0)
-    if kind == S.REVIEW:
-        return FEED_CONTRIBUTIONS
-    if kind == S.POST:
-        return FEED_CONTRIBUTIONS | FEED_POSTS | (FEED_CO_CREATION if signal.a == "idea" else 0)
-    if kind == S.VOTE_CAST:
-        return FEED_CO_CREATION
-    if kind == S.ACCURACY:
-        return FEED_RATINGS
-    return 0
 
 
 def _bucket(text: str) -> int:
@@ -96,7 +77,7 @@ def _days(t: float) -> float:
 class CustomerState:
     __slots__ = ("t0", "acc", "domains", "products", "givers", "ring", "last_action", "last_purchase",
                  "weeks", "week_anchor", "flags", "cell", "applied_offset", "signals", "latest",
-                 "placed", "snapshot", "recent", "positions", "first_seen", "observed")  # fmt: skip
+                 "placed", "snapshot", "recent", "positions", "first_seen")  # fmt: skip
 
     def __init__(self) -> None:
         self.t0 = 0.0
@@ -121,7 +102,6 @@ class CustomerState:
         # signals were applied (streaming dedup of re-sent batches, see `accept`)
         self.positions = array("q")
         self.first_seen = NEVER  # earliest signal time: how long this customer has been observed
-        self.observed = 0  # the deployment's feeds (FEED_*) known when this state was last flushed
 
     # -- decay bookkeeping ------------------------------------------------------------------
 
@@ -332,8 +312,7 @@ class CustomerState:
         """Format 3: a magic and version, the number of accumulators (new ones are appended to
         `ACCUMULATORS`, and an older state reads them as zero), then the fields."""
         header = HEADER.pack(self.t0, self.last_action, self.last_purchase, self.latest, self.applied_offset,
-                             self.signals, self.weeks, self.cell, self.flags, self.week_anchor, self.first_seen,
-                             self.observed)  # fmt: skip
+                             self.signals, self.weeks, self.cell, self.flags, self.week_anchor, self.first_seen)  # fmt: skip
         return STATE_MAGIC + bytes([STATE_FORMAT]) + ACC_COUNT.pack(N_ACC) + header + self.acc.tobytes() + \
             self.domains.tobytes() + self.products.tobytes() + self.givers.tobytes() + self.ring.tobytes() + \
             self.placed.tobytes() + self.snapshot.tobytes() + self.recent.tobytes() + self.positions.tobytes()  # fmt: skip
@@ -347,7 +326,7 @@ class CustomerState:
         (state.t0, state.last_action, state.last_purchase, state.latest, state.applied_offset, state.signals,
          state.weeks, state.cell, state.flags, state.week_anchor) = fields[:10]  # fmt: skip
         if version >= 3:
-            state.first_seen, state.observed = fields[10:]
+            (state.first_seen,) = fields[10:]
         else:  # first seen, at the latest: the start of the oldest active week remembered, or the latest signal
             state.first_seen = state._oldest_active_week_start()
         offset += header.size
@@ -361,12 +340,6 @@ class CustomerState:
             offset += size
         state.positions.frombytes(data[offset:])  # variable length, last
         return state
-
-    @staticmethod
-    def observed_in(data: bytes) -> int:
-        """The deployment's feeds a stored state knew, read from its header alone (0 before format 3)."""
-        version, _, _, _, fields = _header(data)
-        return fields[11] if version >= 3 else 0
 
 
 def _header(data: bytes) -> tuple[int, int, int, struct.Struct, tuple]:
