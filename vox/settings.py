@@ -12,7 +12,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_origin
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from pydantic import AliasChoices, Field, ValidationError, field_validator
@@ -216,5 +216,22 @@ def load_settings(**overrides: object) -> Settings:
         if first["type"] == "extra_forbidden":
             message = "unknown setting (see the configuration table in README.md)"
         raise ConfigError(f"{env_name(field.lower())}: {message}") from None
-    except ValueError as exc:  # a malformed TOML file
+    except ValueError as exc:  # a list or dict variable that is not JSON, or a malformed TOML file
+        not_json = _not_json_variable()
+        if not_json:
+            raise ConfigError(f"{not_json}: not valid JSON; lists and dicts are written as JSON, "
+                              "e.g. VOX_SCORING__COMPETENCE_CUTS='[30, 70]'") from None  # fmt: skip
         raise ConfigError(f"VOX_CONFIG file {config_file}: {exc}") from None
+
+
+def _not_json_variable() -> str | None:
+    """The first VOX_SCORING__ variable of a list or dict setting whose value does not parse as JSON."""
+    for name, value in sorted(os.environ.items()):
+        field = ScoringConfig.model_fields.get(name.removeprefix("VOX_SCORING__").lower())
+        if not name.startswith("VOX_SCORING__") or field is None or get_origin(field.annotation) not in (dict, tuple, list):
+            continue
+        try:
+            json.loads(value)
+        except ValueError:
+            return name
+    return None

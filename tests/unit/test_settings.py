@@ -82,3 +82,12 @@ def test_default_clickhouse_is_chdb_under_home(monkeypatch: pytest.MonkeyPatch, 
     monkeypatch.setenv("VOX_HOME", str(tmp_path))
     target = load_settings().clickhouse
     assert (target.kind, target.path, target.database) == ("chdb", tmp_path / "chdb", "vox")
+
+
+def test_a_list_setting_that_is_not_json_names_its_variable_not_a_config_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("VOX_CONFIG", raising=False)
+    monkeypatch.setenv("VOX_SCORING__FEEDS", "contributions,posts")
+    with pytest.raises(ConfigError, match=r"^VOX_SCORING__FEEDS: not valid JSON; lists and dicts are written as JSON"):
+        load_settings()
+    monkeypatch.setenv("VOX_SCORING__FEEDS", '["contributions", "posts"]')
+    assert load_settings().scoring.feeds == ("contributions", "posts")
