@@ -20,7 +20,9 @@ from vox.worker.sink import IngestSink
 from vox.forget import load_forgotten
 from vox.core.interactions import dead_letter_row, interaction_row
 from vox.metrics import WorkerMetrics
+from vox.core.keys import PARTITION_KEY_PREFIX
 from vox.core.ports import ReplayTables
+from vox.core.progress import NOTHING_YET
 from vox.core.stage import KeyedStage, StageOutput, by_key
 from vox.schemas import Event
 from vox.settings import Settings
@@ -53,14 +55,21 @@ class InProcessStage:
     its table is a dict of the same bytes the worker's changelog holds."""
 
     def __init__(self, stage: KeyedStage, settings: Settings):
+        # one partition: what the stream spreads over partitions (a customer's state, a share of
+        # the population's histogram) is here in one place, and sums to the same
+        settings = settings.model_copy(update={"topic_partitions": 1})
         self.stage, self.router, self.logic = stage, stage.router(settings), stage.logic(settings)
         self.table: dict[bytes, bytes] = {}
         self.batches = 0  # stands for the offset of the stage's topic: each batch is new
 
-    def run(self, events: Sequence[Event], fed: Sequence = ()) -> StageOutput:
-        """The stage's records of these events, then those an earlier stage sent it (`fed`)."""
-        records = [*self.router.records_of(events, [NO_POSITION] * len(events)), *fed]
+    def run(self, events: Sequence[Event], fed: Sequence = (), watermark: float = NOTHING_YET) -> StageOutput:
+        """The stage's records of these events, then those another stage sent it (`fed`); the
+        file's watermark: the latest event time read so far (one source, read in order)."""
+        records = [*self.router.records_of(events, [NO_POSITION] * len(events)), *fed] if self.stage.from_ingest \
+            else list(fed)  # fmt: skip
         self.batches += 1
+        if (advance := getattr(self.logic, "advance", None)) is not None:
+            advance(0, watermark, self.table)
         touched = [key for key, recs in by_key(self.stage, records).items()
                    if self.logic.apply(key, recs, -1, self.batches, partial(self.table.get, key.encode())) is not None]  # fmt: skip
         output = self.logic.flush(touched)
@@ -96,9 +105,11 @@ def replay_file(path: Path, tables: ReplayTables, settings: Settings, batch_even
                     run.chunk(chunk, latest)
                     chunk = []
             run.chunk(chunk, latest)
+            run.drain()
     finally:
         sink.close()
-    report.customers = next((len(s.table) for s in run.stages if s.stage.name == "customers"), 0)
+    report.customers = next((sum(not key.startswith(PARTITION_KEY_PREFIX.encode()) for key in s.table)
+                             for s in run.stages if s.stage.name == "customers"), 0)  # fmt: skip
     return report
 
 
@@ -115,6 +126,8 @@ class _Replay:
     now: datetime
     write_interactions: bool
     seen: set[int] = field(default_factory=set)  # 64-bit hashes of event ids: a resent event is scored once
+    watermark: float = NOTHING_YET
+    fed: dict[str, list] = field(default_factory=dict)  # stage topic -> records another stage sent it
 
     def chunk(self, chunk: list[RawMessage], latest: datetime) -> None:
         if not chunk:
@@ -128,6 +141,7 @@ class _Replay:
             report.reasons[rejection.reason_class] = report.reasons.get(rejection.reason_class, 0) + 1
         rows, events = [], []
         for event, message in sink.without_forgotten(sorted_out.accepted):
+            self.watermark = max(self.watermark, event.occurred_at.timestamp())  # a resend is progress too
             key = hash(event.event_id)
             if key in self.seen:
                 report.resent += 1
@@ -138,13 +152,28 @@ class _Replay:
         report.events += len(events)
         if self.write_interactions:
             report.stored += sink.write_rows(rows, [dead_letter_row(r, self.now) for r in rejected])[0]
-        fed: dict[str, list] = {}  # stage topic -> records sent to it by an earlier stage
+        self.run_stages(events)
+
+    def run_stages(self, events: list[Event]) -> None:
+        """Every stage in order: what one sends a later one is fed to it now, an earlier one
+        at the next chunk (the population's cuts back to the customers stage)."""
+        fed = self.fed
         for stage in self.stages:
-            output = stage.run(events, fed.pop(stage.stage.topic, ()))
+            output = stage.run(events, fed.pop(stage.stage.topic, ()), self.watermark)
             for table, columns, stage_rows in output.rows:
                 if stage_rows:
                     self.tables.insert_rows(table, columns, stage_rows)
                 if table == "segment_transitions":
-                    report.transitions += len(stage_rows)
+                    self.report.transitions += len(stage_rows)
             for topic, records in output.records.items():
-                fed.setdefault(topic, []).extend(records)
+                if records:
+                    fed.setdefault(topic, []).extend(records)
+
+    def drain(self) -> None:
+        """At the end of the file: what the stages still send each other (the last sweeps wait
+        for the population's cuts), until they are quiet."""
+        for _ in range(10_000):
+            if not self.fed:
+                return
+            self.run_stages([])
+        raise RuntimeError("the stages of a replay kept sending each other records")

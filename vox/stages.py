@@ -1,5 +1,6 @@
 """The keyed stages a deployment runs (`VOX_STAGES`): built-in ones by name, others by import
-path, in order (`customers` is two: content, whose resolved votes feed customers)."""
+path, in order (`customers` is three: content, whose resolved votes feed customers, whose sweeps
+feed the population, whose cuts go back to customers)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from vox.core.stage import KeyedStage
 from vox.errors import ConfigError
 from vox.settings import Settings
 
-BUILT_IN = {"customers": ("vox.core.customers.stage:CONTENT", "vox.core.customers.stage:CUSTOMERS")}
+BUILT_IN = {"customers": ("vox.core.customers.stage:CONTENT", "vox.core.customers.stage:CUSTOMERS",
+                           "vox.core.customers.stage:POPULATION_STAGE")}
 
 
 def declared_stages(settings: Settings) -> list[KeyedStage]:

@@ -1,8 +1,8 @@
-"""Ten SIGKILLs in one stream: every event stored once, and every customer's scores equal
-`vox replay` of the same file: votes that named no author (a quarter of the simulator's) are
-resolved by the content stage at one position whatever the kills. (Cells are compared and
-counted, not asserted: placements are still evaluated at batch ends, so a kill can leave a
-customer in a neighbouring cell; issue 14's fixed event-time placement points make them equal.)"""
+"""Ten SIGKILLs in one stream: every event stored once, and every customer's scores and cell
+equal `vox replay` of the same file: votes that named no author (a quarter of the simulator's)
+are resolved by the content stage at one position whatever the kills, and customers are placed
+at fixed event-time sweep points against the whole population's cuts (`vox.core.customers.sweeps`),
+not at batch ends."""
 
 from __future__ import annotations
 
@@ -50,3 +50,4 @@ def test_ten_kills_lose_and_double_nothing_and_scores_equal_replay(kafka_home: P
     other_cell = sum(streamed[c][3] != replayed[c][3] for c in replayed)
     print(f"\n{KILLS} kills: {report.events} events stored once; {len(replayed)} customers, scores within "
           f"{worst:.1e} of replay; {other_cell} in another cell than replay")
+    assert other_cell == 0

@@ -13,21 +13,24 @@ from vox.core.customers.engine import Router
 from vox.core.triage import RawMessage
 from vox.metrics import WorkerMetrics
 from vox.schemas import EVENT_ADAPTER
+from vox.core.keys import source_id
 from vox.worker.sink import IngestSink, Route
 
 
 class Published:
     def __init__(self) -> None:
         self.signals: list[S.Signal] = []
+        self.marks: list[dict] = []
 
-    async def __call__(self, batch) -> None:
+    async def __call__(self, batch, marks) -> None:  # noqa: ANN001
         self.signals.extend(batch)
+        self.marks.append(marks)
 
 
-def routing_sink(tables) -> tuple[IngestSink, Published]:
+def routing_sink(tables, positions=None) -> tuple[IngestSink, Published]:  # noqa: ANN001
     published = Published()
     sink = IngestSink(tables, TOPICS, DeadLetterLog(), WorkerMetrics(), routes=[Route(Router(ScoringConfig()), published)],
-                      memory=tables)  # fmt: skip
+                      memory=tables, positions=positions)  # fmt: skip
     return sink, published
 
 
@@ -52,3 +55,20 @@ def test_a_restarted_worker_rebuilds_the_consensus_from_the_stored_reviews(table
     expected = [s.x for r in [*EARLY, LATE] for s in continuous.signals(EVENT_ADAPTER.validate_json(encode(r))) if s.kind == S.ACCURACY
                 and s.customer_id == "dora"]  # fmt: skip
     assert accuracy_of(published, "dora") == expected and expected and expected[0] > 3
+
+
+def test_every_batch_carries_each_input_partition_s_progress_even_with_nothing_new(tables) -> None:
+    async def positions(records):  # noqa: ANN001 - what the ingest loop knows: it reads vox.reviews/0 only
+        return {("vox.reviews", 0): (1 + max((r.offset for r in records), default=6), not records),
+                ("vox.reviews", 1): None}
+
+    sink, published = routing_sink(tables, positions)
+    asyncio.run(sink.write_batch([RawMessage("vox.reviews", 0, n, encode(r)) for n, r in enumerate(EARLY)]))
+    asyncio.run(sink.write_batch([RawMessage("vox.reviews", 0, 0, encode(EARLY[0]))]))  # a resend: nothing new
+    asyncio.run(sink.write_batch([]))  # idle: the marks alone
+    sink.close()
+    mine, theirs = source_id("vox.reviews", 0), source_id("vox.reviews", 1)
+    latest = EVENT_ADAPTER.validate_json(encode(EARLY[-1])).occurred_at.timestamp()
+    assert [m[theirs] for m in published.marks] == [None, None, None]  # known, read by another worker
+    assert [(m[mine].offset, m[mine].latest, m[mine].caught_up) for m in published.marks] == \
+        [(6, latest, False), (1, latest, False), (7, latest, True)]  # the latest event time never goes back

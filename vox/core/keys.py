@@ -40,3 +40,16 @@ class KeyPartitions:
 def source_id(topic: str, partition: int) -> int:
     """A stable 32-bit id for an input partition: keyed records carry it with their offset."""
     return zlib.crc32(f"{topic}/{partition}".encode())
+
+
+PARTITION_KEY_PREFIX = "\x00"  # no customer, product or content id starts with a NUL (triage refuses it)
+
+
+def partition_key(name: str, partition: int, partition_of: KeyPartitions) -> str:
+    """A table key that lands in `partition`: where a stage keeps what belongs to the partition
+    rather than to one key (its event-time progress), changelogged with the partition's states."""
+    for n in range(100_000):
+        key = f"{PARTITION_KEY_PREFIX}{name}:{partition}:{n}"
+        if partition_of(key) == partition:
+            return key
+    raise ValueError(f"no key of {name!r} lands in partition {partition}")

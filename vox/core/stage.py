@@ -39,6 +39,7 @@ class StageOutput:
     messages: list[tuple[str, bytes, bytes]] = field(default_factory=list)
     states: dict[str, bytes] = field(default_factory=dict)  # the touched keys' states, for the table
     records: dict[str, list] = field(default_factory=dict)  # keyed records for other stages, by their topic
+    marks: dict[str, dict] = field(default_factory=dict)  # event-time marks sent with them (`vox.core.progress`)
     counts: dict[str, int] = field(default_factory=dict)  # what the rows do not show (votes unresolved)
 
 
@@ -91,6 +92,8 @@ class KeyedStage(Generic[Rec]):
     pack: Callable[[list[Rec]], bytes]
     unpack: Callable[[bytes], list[Rec]]
     outputs: tuple[str, ...] = ()  # suffixes of the topics its messages go to
+    feeds: tuple[str, ...] = ()  # topics it sends keyed records to with its event-time marks (`vox.core.progress`)
+    from_ingest: bool = True  # routed from every ingest batch (False: only other stages feed it)
     ddl: tuple[str, ...] = ()  # CREATE TABLE IF NOT EXISTS ... of its own tables (`{db}` for the database)
 
 

@@ -87,7 +87,7 @@ class PopulationCuts:
         self.total = 0
 
     @classmethod
-    def _bin(cls, score: float) -> int:
+    def bin_of(cls, score: float) -> int:
         # as float32, as a state stores the score it was counted with: it leaves the same bin
         (score,) = _FLOAT32.unpack(_FLOAT32.pack(score))
         return min(cls.BINS - 1, max(0, int(round(score * 10))))
@@ -95,10 +95,10 @@ class PopulationCuts:
     def move(self, old: float | None, new: float | None) -> None:
         """A customer's score moved from `old` to `new`; None: not (or no longer) counted."""
         if old is not None:
-            self.counts[self._bin(old)] -= 1
+            self.counts[self.bin_of(old)] -= 1
             self.total -= 1
         if new is not None:
-            self.counts[self._bin(new)] += 1
+            self.counts[self.bin_of(new)] += 1
             self.total += 1
 
     def cuts(self, fallback: tuple[float, float]) -> tuple[float, float]:

@@ -98,21 +98,7 @@ class WorkerProcess:
     def wait_settled(self, timeout_s: float = DRAIN_TIMEOUT_S) -> None:
         """Wait until every stage has caught up: no message left unwritten in any input or
         signals partition, twice in a row (the lag gauge is refreshed every two seconds)."""
-        deadline = time.monotonic() + timeout_s
-        calm = 0
-        while calm < 2:
-            if self.process is not None and self.process.poll() is not None:
-                raise VoxError(f"the worker stopped unexpectedly; see {self.log_path}: {self._log_tail()}")
-            if time.monotonic() > deadline:
-                raise VoxError(f"the worker did not catch up within {timeout_s:.0f} s")
-            text = scrape(self.metrics_url) or ""
-            lags = re.findall(r'^vox_consumer_lag{partition="(\d+)",topic="([^"]+)"} (\S+)$', text, re.MULTILINE)
-            reported = {(topic, int(partition)) for partition, topic, _ in lags}
-            # a partition not fetched yet has no lag figure: every input partition must be there
-            settled = (self._input_partitions <= reported and any(topic.endswith("signals") for _, topic, _ in lags)
-                       and all(float(v) == 0 for _, _, v in lags))  # fmt: skip
-            calm = calm + 1 if settled else 0
-            time.sleep(2.1)
+        wait_all_settled([self], timeout_s)
 
     @property
     def _input_partitions(self) -> set[tuple[str, int]]:
@@ -134,3 +120,25 @@ class WorkerProcess:
         except OSError:
             return ""
         return " | ".join(lines[-3:])[-500:]
+
+
+def wait_all_settled(workers: list[WorkerProcess], timeout_s: float = DRAIN_TIMEOUT_S) -> None:
+    """Wait until the workers of one group have caught up between them: every input partition
+    reported by one of them, and no lag anywhere, twice in a row."""
+    deadline = time.monotonic() + timeout_s
+    calm = 0
+    while calm < 2:
+        for worker in workers:
+            if worker.process is not None and worker.process.poll() is not None:
+                raise VoxError(f"the worker stopped unexpectedly; see {worker.log_path}: {worker._log_tail()}")
+        if time.monotonic() > deadline:
+            raise VoxError(f"the worker did not catch up within {timeout_s:.0f} s")
+        lags = [lag for worker in workers
+                for lag in re.findall(r'^vox_consumer_lag{partition="(\d+)",topic="([^"]+)"} (\S+)$',
+                                      scrape(worker.metrics_url) or "", re.MULTILINE)]  # fmt: skip
+        reported = {(topic, int(partition)) for partition, topic, _ in lags}
+        # a partition not fetched yet has no lag figure: every input partition must be there
+        settled = (workers[0]._input_partitions <= reported and any(topic.endswith("signals") for _, topic, _ in lags)
+                   and all(float(v) == 0 for _, _, v in lags))  # fmt: skip
+        calm = calm + 1 if settled else 0
+        time.sleep(2.1)

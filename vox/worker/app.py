@@ -31,7 +31,8 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from vox.clickhouse.store import Store
 from vox.clickhouse.tables import VoxTables
-from vox.core.keys import KeyPartitions
+from vox.core import progress
+from vox.core.keys import KeyPartitions, source_id
 from vox.core.stage import KeyedStage
 from vox.core.triage import RawMessage, Rejection
 from vox.forget import load_forgotten
@@ -60,7 +61,8 @@ FORGOTTEN_REFRESH_S = 10.0
 
 
 def keyed_message(message: faust.types.Message | ConsumerRecord) -> KeyedMessage:
-    return KeyedMessage(message.topic, message.key, message.value, message.partition, message.offset)
+    return KeyedMessage(message.topic, message.key, message.value, message.partition, message.offset,
+                        progress.header_of(message.headers))  # fmt: skip
 
 
 def faust_app(settings: Settings) -> faust.App:
@@ -163,7 +165,7 @@ def build_app(settings: Settings, store: Store, metrics: WorkerMetrics) -> faust
                       on_recovery=health.recovered)  # fmt: skip
     worker = Worker(settings, app, VoxTables(store), metrics, health, patient)
     routes = [add_keyed_stage(worker, stage) for stage in declared_stages(settings)]
-    add_ingest(worker, routes)
+    add_ingest(worker, [route for route in routes if route is not None])
     add_forgotten_refresh(worker)
     add_timers(worker)
     add_pages(worker)
@@ -171,8 +173,9 @@ def build_app(settings: Settings, store: Store, metrics: WorkerMetrics) -> faust
     return app
 
 
-def add_keyed_stage(worker: Worker, stage: KeyedStage) -> Route:
-    """The stage's topic, table, agent and runner; returns how ingest routes to it."""
+def add_keyed_stage(worker: Worker, stage: KeyedStage) -> Route | None:
+    """The stage's topic, table, agent and runner; returns how ingest routes to it (None: it
+    takes records from other stages only)."""
     settings, app = worker.settings, worker.app
     topic = worker.topic(stage.topic)
     outputs = {suffix: worker.topic(suffix) for suffix in stage.outputs}
@@ -188,11 +191,14 @@ def add_keyed_stage(worker: Worker, stage: KeyedStage) -> Route:
         await send_all([(outputs[suffix], {"key": key, "value": value, "partition": partition_of(key.decode())})
                         for suffix, key, value in messages])  # fmt: skip
 
-    async def publish_records(topic: str, records: list) -> None:
-        await worker.publishers[topic](records)  # another stage's, as ingest publishes to it
+    async def publish_records(topic: str, records: list, marks: dict) -> None:
+        await worker.publishers[topic](records, marks)  # another stage's, as ingest publishes to it
 
+    # the stages that send this one records: it waits for their marks (every partition of theirs)
+    upstream = [source_id(settings.topic(other.topic), p) for other in declared_stages(settings)
+                if stage.topic in other.feeds for p in range(settings.topic_partitions)]  # fmt: skip
     runner = StageRunner(stage, stage.logic(settings), table, worker.tables.insert_rows, publish_outputs,
-                         publish_records, worker.patient, worker.metrics)  # fmt: skip
+                         publish_records, worker.patient, worker.metrics, partition_of, upstream)  # fmt: skip
     worker.runners.append((runner, topic))
 
     def acknowledge(records: Sequence[KeyedMessage]) -> None:
@@ -220,19 +226,28 @@ def add_keyed_stage(worker: Worker, stage: KeyedStage) -> Route:
     app.agent(topic, name=f"vox-{stage.name}")(run)
     publish = partial(publish_keyed, worker, stage, topic, KeyPartitions(settings.topic_partitions))
     worker.publishers[stage.topic] = publish
-    return Route(stage.router(settings), publish)
+    return Route(stage.router(settings), publish) if stage.from_ingest else None
 
 
 async def publish_keyed(worker: Worker, stage: KeyedStage, topic: faust.TopicT, partition_of: KeyPartitions,
-                        records: Sequence) -> None:  # fmt: skip
+                        records: Sequence, marks: dict) -> None:  # fmt: skip
     """A batch's records, one message per partition (in chunks), in the batch's order: each
-    record goes to the partition its key hashes to, where the key's state lives."""
-    per_partition: dict[int, list] = {}
+    record goes to the partition its key hashes to, where the key's state lives. With marks
+    (`vox.core.progress`), every partition gets a message, its last one carrying them in a
+    header: a partition with no record still learns how far event time has come."""
+    per_partition: dict[int, list] = {p: [] for p in range(partition_of.partitions)} if marks else {}
     for record in records:
         per_partition.setdefault(partition_of(stage.key_of(record)), []).append(record)
-    await send_all([(topic, {"value": stage.pack(group[i : i + RECORDS_PER_MESSAGE]), "partition": partition})
-                    for partition, group in per_partition.items()
-                    for i in range(0, len(group), RECORDS_PER_MESSAGE)])  # fmt: skip
+    header = [(progress.HEADER, progress.encode(marks))] if marks else None
+    sends = []
+    for partition, group in per_partition.items():
+        chunks = [group[i : i + RECORDS_PER_MESSAGE] for i in range(0, len(group), RECORDS_PER_MESSAGE)] or [[]]
+        for i, chunk in enumerate(chunks):
+            message = {"value": stage.pack(chunk), "partition": partition}
+            if header and i == len(chunks) - 1:
+                message["headers"] = header
+            sends.append((topic, message))
+    await send_all(sends)
     worker.metrics.signals_published.labels(stage.name).inc(len(records))
 
 
@@ -253,7 +268,8 @@ def add_ingest(worker: Worker, routes: list[Route]) -> None:
 
     worker.sink = sink = IngestSink(worker.tables, names.inputs, publish_dead_letters, worker.metrics,
                                     patient=worker.patient, routes=routes, memory=worker.tables,
-                                    max_clock_skew_s=settings.max_clock_skew_s)  # fmt: skip
+                                    max_clock_skew_s=settings.max_clock_skew_s,
+                                    positions=lambda records: loop.positions(records))  # fmt: skip
     sink.forgotten = load_forgotten(worker.tables)
     # the ingest stage commits the highest offset of each written batch: filled holes need no ack
     guard = worker.guard()
@@ -329,12 +345,16 @@ def add_timers(worker: Worker) -> None:
     names = topic_names(worker.settings)
     stage_topics = {topic.get_topic_name(): runner.stage.name for runner, topic in worker.runners}
 
+    reported: set[tuple[str, str]] = set()  # lag labels set, to drop those of partitions taken away
+
     async def report_lag() -> None:
         ingest_consumer = app.vox_ingest_loop.consumer  # type: ignore[attr-defined]
+        assigned: set[tuple[str, str]] = set()
         for stage, consumer, topics in (("ingest", ingest_consumer, set(names.inputs)),
                                         ("keyed", app.consumer, set(stage_topics))):  # fmt: skip
             # the changelogs are Faust's to read: no work of ours
             mine = [tp for tp in (consumer.assignment() if consumer is not None else ()) if tp.topic in topics]
+            assigned.update((tp.topic, str(tp.partition)) for tp in mine)
             behind: dict[str, int] = {}
             for tp, end in (await end_offsets(app, consumer, mine)).items():
                 processed = metrics.processed.get((tp.topic, tp.partition))
@@ -342,10 +362,14 @@ def add_timers(worker: Worker) -> None:
                 if position is not None:
                     lag = max(0, end - position)
                     metrics.lag.labels(tp.topic, str(tp.partition)).set(lag)
+                    reported.add((tp.topic, str(tp.partition)))
                     name = stage if stage == "ingest" else stage_topics[tp.topic]
                     behind[name] = behind.get(name, 0) + lag
             for name, lag in behind.items():
                 health.behind(name, lag)
+        for gone in reported - assigned:  # taken away in a rebalance: another worker's figure now
+            metrics.lag.remove(*gone)
+            reported.discard(gone)
         if reason := health.should_exit(time.monotonic()):
             worker.stop(f"stalled: {reason}")
 

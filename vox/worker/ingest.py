@@ -29,6 +29,7 @@ log = logging.getLogger("vox.ingest")
 
 REVOKE_WAIT_S = 20.0  # how long a rebalance waits for the batch in flight before giving it up
 FETCH_BYTES_PER_PARTITION = 4 * 1024 * 1024  # whole batches per fetch, not 1 MiB slices
+IDLE_MARKS_S = 2.0  # while nothing arrives, event-time marks (`positions`) go out this often
 
 WriteBatch = Callable[[Sequence[RawMessage]], Awaitable[None]]
 
@@ -66,11 +67,17 @@ class IngestLoop(ConsumerRebalanceListener):
         self.consumer = AIOKafkaConsumer(**self._config)
         self.consumer.subscribe(self.topics, listener=self)
         await self.consumer.start()
+        loop = asyncio.get_running_loop()
         try:
+            idle_since = loop.time()
             while True:
                 records = await self._take()
                 if not records:
-                    continue
+                    if loop.time() - idle_since < IDLE_MARKS_S:
+                        continue
+                    records, idle_since = [], loop.time()  # nothing new: the marks alone, see `positions`
+                else:
+                    idle_since = loop.time()
                 self._in_flight = asyncio.create_task(self._write(records))
                 await asyncio.shield(self._in_flight)  # a task: a rebalance or a stop waits for it
                 self._in_flight = None
@@ -82,7 +89,31 @@ class IngestLoop(ConsumerRebalanceListener):
 
     async def _write(self, records: Sequence[RawMessage]) -> None:
         await self.write(records)
-        await self._commit(records)
+        if records:
+            await self._commit(records)
+
+    async def positions(self, records: Sequence[RawMessage]) -> dict[tuple[str, int], tuple[int, bool] | None]:
+        """After `records`: (next offset, caught up) of each input partition this consumer
+        reads, and None for each other partition of the input topics (another worker reads it:
+        a stage hears of it here, and waits for that worker's marks). Sent with every batch,
+        and every `IDLE_MARKS_S` while nothing arrives, so that a partition with nothing to
+        read, or read to its end, never holds event time back."""
+        consumer = self.consumer
+        assert consumer is not None
+        known: dict[tuple[str, int], tuple[int, bool] | None] = {}
+        for topic in self.topics:
+            for partition in consumer.partitions_for_topic(topic) or ():
+                known[(topic, partition)] = None
+        after = {(r.topic, r.partition): r.offset + 1 for r in records}
+        for tp in consumer.assignment():
+            try:
+                position = await consumer.position(tp)
+            except IllegalStateError:
+                continue  # taken away meanwhile: its next owner reports it
+            position = max(position, after.get((tp.topic, tp.partition), 0))
+            end = consumer.highwater(tp)
+            known[(tp.topic, tp.partition)] = (position, end is not None and position >= end)
+        return known
 
     async def _take(self) -> list[RawMessage]:
         """Up to `max_events` records, waiting at most `max_wait_s` for the batch to fill."""

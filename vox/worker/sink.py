@@ -31,6 +31,7 @@ from vox.core.interactions import (
 )
 from vox.metrics import WorkerMetrics
 from vox.core.keys import source_id
+from vox.core.progress import NOTHING_YET, Mark
 from vox.core.ports import EventTables, RoutingMemory
 from vox.core.stage import StageRouter
 from vox.worker.commit import Commit, Step, nothing
@@ -44,10 +45,17 @@ DeadLetterPublisher = Callable[[Sequence[Rejection]], Awaitable[None]]
 
 @dataclass(frozen=True)
 class Route:
-    """A keyed stage as ingest sees it: its router, and how its records are published."""
+    """A keyed stage as ingest sees it: its router, and how its records are published (with
+    the batch's event-time marks, `vox.core.progress`, to every partition of its topic)."""
 
     router: StageRouter
-    publish: Callable[[Sequence], Awaitable[None]]
+    publish: Callable[[Sequence, Marks], Awaitable[None]]
+
+
+Marks = dict  # source id -> `vox.core.progress.Mark`, or None for a source known but not read here
+#: (topic, partition) -> (next offset, caught up) for the input partitions this worker reads, None
+#: for those it knows of but another worker reads: what the ingest loop tells the sink
+Positions = Callable[[Sequence[RawMessage]], Awaitable[dict[tuple[str, int], tuple[int, bool] | None]]]
 
 
 @dataclass
@@ -59,6 +67,7 @@ class _Batch:
     events: dict[str, tuple[Event, RawMessage]] = field(default_factory=dict)  # first copies, by id
     fresh: list[tuple] = field(default_factory=list)  # their rows, for those not stored yet
     routed: list[tuple[Route, list]] = field(default_factory=list)
+    marks: Marks = field(default_factory=dict)
     refused: list[tuple[tuple, str]] = field(default_factory=list)
 
 
@@ -86,12 +95,16 @@ class IngestSink:
         routes: Sequence[Route] = (),
         memory: RoutingMemory | None = None,
         max_clock_skew_s: float = 86_400.0,
+        positions: Positions | None = None,
     ):
         self.max_clock_skew = timedelta(seconds=max_clock_skew_s)
         self.forgotten = Forgotten()  # filled from ClickHouse by the worker and `vox replay`
         self.routes = routes  # the keyed stages routed to (none in `vox replay`: it routes itself)
         self.memory = memory  # what routers recall from (the tables themselves in the worker)
         self.tables = tables
+        self.positions = positions  # the ingest loop's view of its partitions, for the marks
+        self.latest: dict[int, float] = {}  # source id -> the latest event time read from it
+        self._marks_sent: Marks | None = None
         self.family_of_topic = family_of_topic
         self.publish_dead_letters = publish_dead_letters
         self.metrics = metrics
@@ -125,21 +138,42 @@ class IngestSink:
             elif first[DIGEST] != row[DIGEST]:
                 self.metrics.resent_changed.inc()
         batch.fresh = await self.patient.call(self._not_yet_stored, list(rows.values()))
-        if self.routes and batch.fresh:
+        if self.routes:
             new_events = [batch.events[row[EVENT_ID]][0] for row in batch.fresh]
             positions = [(source_id(row[SOURCE_TOPIC], row[SOURCE_PARTITION]), row[SOURCE_OFFSET]) for row in batch.fresh]
             for route in self.routes:
                 # look-ups on the ClickHouse thread, the pure routing on the event loop
-                if self.memory is not None:
+                if self.memory is not None and new_events:
                     await self.patient.call(route.router.recall, self.memory, new_events)
-                batch.routed.append((route, route.router.records_of(new_events, positions)))
+                # routed even when nothing is new: the marks still advance every partition
+                batch.routed.append((route, route.router.records_of(new_events, positions) if new_events else []))
+            batch.marks = await self._marks(messages, batch.valid)
         return batch
+
+    async def _marks(self, messages: Sequence[RawMessage], valid: list) -> Marks:
+        """How far each input partition has come in event time, after this batch: every valid
+        event counts, stored already or not (a resent tail is progress too)."""
+        latest = self.latest
+        for event, message in valid:
+            source, at = source_id(message.topic, message.partition), event.occurred_at.timestamp()
+            if at > latest.get(source, NOTHING_YET):
+                latest[source] = at
+        if self.positions is None:
+            return {}
+        marks: Marks = {}
+        for (topic, partition), position in (await self.positions(messages)).items():
+            source = source_id(topic, partition)
+            marks[source] = None if position is None else Mark(position[0], latest.get(source, NOTHING_YET), position[1])
+        return marks
 
     async def _announce(self, batch: "_Batch") -> None:
         if batch.rejected:
             await self.patient.send(self.publish_dead_letters, batch.rejected)
+        if not batch.routed or (not batch.fresh and batch.marks == self._marks_sent):
+            return  # nothing new to route, no progress to tell
         for route, records in batch.routed:
-            await self.patient.send(route.publish, records)
+            await self.patient.send(route.publish, records, batch.marks)
+        self._marks_sent = batch.marks
 
     async def _store(self, batch: "_Batch") -> None:
         batch.refused = await self.patient.call(self._insert_interactions, batch.fresh)
@@ -173,6 +207,8 @@ class IngestSink:
     def _count(self, messages: Sequence[RawMessage], valid: Sequence[tuple[Event, RawMessage]],
                rejected: Sequence[Rejection], duplicates: int) -> None:  # fmt: skip
         m = self.metrics
+        if not messages:
+            return  # the marks alone (`positions`): no batch to count
         m.batch_size.observe(len(messages))
         consumed = Counter(message.topic for message in messages)
         valid_per_topic = Counter(message.topic for _, message in valid)

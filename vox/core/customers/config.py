@@ -95,6 +95,15 @@ class ScoringConfig(BaseModel):
         "implication cuts.")
     hysteresis: float = Field(3.0, ge=0, le=20, description="Points past a cut point before a customer moves.")
 
+    # -- sweeps ----------------------------------------------------------------------------
+    sweep_minutes: float = Field(
+        60, gt=0, description="Customers are scored and placed at fixed event-time points this far apart (every "
+        "customer active since the last point, and silent ones 1, 2, 4, 8... points after their last signal), once "
+        "every source has passed the point by allowed_lateness_s: the same points in every worker and in vox replay.")
+    cuts_lag_sweeps: int = Field(
+        24, ge=1, description="Placements at a sweep point use the cut points of the whole population this many "
+        "points earlier: time for every partition to report it, so that no partition waits for another.")
+
     @model_validator(mode="after")
     def _check(self) -> "ScoringConfig":
         for name, weights, components in (("competence_weights", self.competence_weights, COMPETENCE_COMPONENTS),

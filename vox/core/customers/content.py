@@ -75,9 +75,14 @@ class ContentRouter(NoRecall):
         return content_records(events, positions)
 
 
-def vote_signals(vote: Record, author: str) -> list[S.Signal]:
-    """A resolved vote: cast by the voter, received by the author (unless they are one)."""
+def vote_signals(vote: Record, author: str, content_at: float | None = None) -> list[S.Signal]:
+    """A resolved vote: cast by the voter, received by the author (unless they are one). A vote
+    older than its content (clocks apart, a producer's bug) counts from when the content
+    occurred: never before, so that the signals of a vote that waited are not late for the
+    sweep of their time (`vox.core.customers.sweeps`), which had already run."""
     _, _, _, _, at, event_id, voter, role, vote_type, target_kind = vote
+    if content_at is not None:
+        at = max(at, content_at)
     out = [] if role == ANONYMOUS else [S.Signal(voter, S.VOTE_CAST, at, role, a=vote_type, b=target_kind)]
     if author and author != voter:
         out.append(S.Signal(author, S.VOTE_RECEIVED, at, a=vote_type, giver=voter))
@@ -85,8 +90,9 @@ def vote_signals(vote: Record, author: str) -> list[S.Signal]:
 
 
 class ContentLogic:
-    """States (JSON): {"author": id or null, "offset": applied offset of the stage's topic,
-    "seen": {input source: last input offset}, "waiting": [vote records]}."""
+    """States (JSON): {"author": id or null, "at": when the content occurred (absent in states
+    written before it was kept), "offset": applied offset of the stage's topic, "seen": {input
+    source: last input offset}, "waiting": [vote records]}."""
 
     def __init__(self, config: ScoringConfig):
         self.wait_s = config.vote_wait_days * 86_400
@@ -118,13 +124,13 @@ class ContentLogic:
             applied += 1
             self.latest = max(self.latest, record[4])
             if record[0] == "c":
-                state["author"] = record[5]
+                state["author"], state["at"] = record[5], record[4]
                 for vote in state["waiting"]:
-                    self._emit(vote_signals(vote, record[5]))
+                    self._emit(vote_signals(vote, record[5], record[4]))
                 state["waiting"] = []
                 self.uncounted.pop(key, None)
             elif state["author"] is not None:
-                self._emit(vote_signals(record, state["author"]))
+                self._emit(vote_signals(record, state["author"], state.get("at")))
             elif len(state["waiting"]) < MAX_WAITING:
                 state["waiting"].append(record)
                 self.uncounted.setdefault(key, []).append(record[4])

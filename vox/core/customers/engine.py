@@ -27,6 +27,7 @@ from vox.core.ports import RoutingMemory
 from vox.core.typology import ACTIONS, PopulationCuts, cell_index, cell_name, level_of
 
 SNAPSHOT_MOVE = 2.0  # points either score must move before a new history snapshot
+MAX_HELD = 500  # signals a state holds for its next sweeps: about 75 KB, far below Kafka's 1 MB
 
 
 class Router:
@@ -113,6 +114,7 @@ class Scorer:
         self.config = config
         self.half_lives = half_lives(config)
         self.customers: dict[str, CustomerState] = {}
+        self.applied_early = 0  # signals applied before their sweep: a state held MAX_HELD already
         adaptive = config.cut_mode == "adaptive"
         self.competence_cuts = PopulationCuts(*config.competence_shares) if adaptive else None
         self.implication_cuts = PopulationCuts(*config.implication_shares) if adaptive else None
@@ -131,6 +133,61 @@ class Scorer:
         state.apply(signal, self.half_lives)
         return True
 
+    def hold(self, state: CustomerState, signal: S.Signal) -> bool:
+        """Accept a signal once, to be applied by the sweep whose point it precedes (`release`).
+        A state holds at most `MAX_HELD` (event time stalled, a source far behind): beyond, the
+        earliest is applied at once, before its sweep (counted in `applied_early`)."""
+        if not state.accept(signal.source, signal.position, signal.sid):
+            return False
+        state.held.append(signal)
+        if len(state.held) > MAX_HELD:
+            state.held.sort(key=lambda s: (s.at, s.kind, s.sid))
+            state.apply(state.held.pop(0), self.half_lives)
+            self.applied_early += 1
+        return True
+
+    def release(self, state: CustomerState, up_to: float) -> None:
+        """Apply the held signals that occurred by `up_to`, in event-time order (then kind and
+        id): the same sums whatever order they arrived in."""
+        due = sorted((s for s in state.held if s.at <= up_to), key=lambda s: (s.at, s.kind, s.sid))
+        if due:
+            state.held = [s for s in state.held if s.at > up_to]
+            for signal in due:
+                state.apply(signal, self.half_lives)
+
+    def recount(self, state: CustomerState, s: Scores, move) -> None:  # noqa: ANN001 - move(axis, old, new)
+        """Move the customer in the adaptive cut population of each axis: counted while
+        established on it, with the score it was last placed with. A newcomer's competence is
+        mostly the priors, their implication a start: crowds of newcomers would drag the cuts."""
+        for axis, flag, established, value in ((0, FLAG_COUNTED, s.competence_established, s.competence),
+                                               (1, FLAG_COUNTED_I, s.implication_established, s.implication)):  # fmt: skip
+            counted = bool(state.flags & flag)
+            if counted or established:
+                move(axis, state.placed[axis] if counted else None, value if established else None)
+            state.flags = state.flags | flag if established else state.flags & ~flag
+
+    def placement(self, cid: str, state: CustomerState, s: Scores,
+                  cuts: tuple[tuple[float, float], tuple[float, float]]) -> tuple[Placement, Transition | None]:  # fmt: skip
+        """Place a scored customer against these cut points (with hysteresis from its cell)."""
+        h = self.config.hysteresis
+        previous = state.cell if state.cell >= 0 else None
+        c_level = level_of(s.competence, cuts[0], previous // 3 if previous is not None else None, h)
+        i_level = level_of(s.implication, cuts[1], previous % 3 if previous is not None else None, h)
+        cell = cell_index(c_level, i_level)
+        moved = previous is not None and cell != previous
+        snapshot = moved or previous is None or abs(s.competence - state.snapshot[0]) >= SNAPSHOT_MOVE \
+            or abs(s.implication - state.snapshot[1]) >= SNAPSHOT_MOVE  # fmt: skip
+        state.cell = cell
+        state.placed[0], state.placed[1] = s.competence, s.implication
+        if snapshot:
+            state.snapshot[0], state.snapshot[1] = s.competence, s.implication
+        name = cell_name(cell)
+        placement = Placement(cid, s, name, cell_name(previous) if previous is not None else None, state.is_staff,
+                              state.role, state.signals, snapshot)  # fmt: skip
+        transition = Transition(cid, cell_name(previous), name, s.as_of, s.competence, s.implication,
+                                ACTIONS[name]) if moved else None  # fmt: skip
+        return placement, transition
+
     def cuts(self) -> tuple[tuple[float, float], tuple[float, float]]:
         c = self.config
         if self.competence_cuts is None or self.implication_cuts is None:
@@ -144,37 +201,15 @@ class Scorer:
         states = [(cid, self.customers[cid]) for cid in ids if cid in self.customers]
         scored = [(cid, state, score(state, state.latest, self.config)) for cid, state in states]
         if self.competence_cuts is not None and self.implication_cuts is not None:
-            # The population moves first, then everyone is placed against it. Each axis's cuts come
-            # from the customers established on that axis: a newcomer's competence is mostly the
-            # priors, their implication a start, and crowds of newcomers would drag the cuts.
-            for _, state, s in scored:
-                for axis, cuts, flag, established, value in (
-                        (0, self.competence_cuts, FLAG_COUNTED, s.competence_established, s.competence),
-                        (1, self.implication_cuts, FLAG_COUNTED_I, s.implication_established, s.implication)):  # fmt: skip
-                    counted = bool(state.flags & flag)
-                    if counted or established:
-                        cuts.move(state.placed[axis] if counted else None, value if established else None)
-                    state.flags = state.flags | flag if established else state.flags & ~flag
-        competence_cuts, implication_cuts = self.cuts()
-        h = self.config.hysteresis
+            axes = (self.competence_cuts, self.implication_cuts)
+            for _, state, s in scored:  # the population moves first, then everyone is placed against it
+                self.recount(state, s, lambda axis, old, new: axes[axis].move(old, new))
+        cuts = self.cuts()
         for cid, state, s in scored:
-            previous = state.cell if state.cell >= 0 else None
-            c_level = level_of(s.competence, competence_cuts, previous // 3 if previous is not None else None, h)
-            i_level = level_of(s.implication, implication_cuts, previous % 3 if previous is not None else None, h)
-            cell = cell_index(c_level, i_level)
-            moved = previous is not None and cell != previous
-            snapshot = moved or previous is None or abs(s.competence - state.snapshot[0]) >= SNAPSHOT_MOVE \
-                or abs(s.implication - state.snapshot[1]) >= SNAPSHOT_MOVE  # fmt: skip
-            state.cell = cell
-            state.placed[0], state.placed[1] = s.competence, s.implication
-            if snapshot:
-                state.snapshot[0], state.snapshot[1] = s.competence, s.implication
-            name = cell_name(cell)
-            placements.append(Placement(cid, s, name, cell_name(previous) if previous is not None else None,
-                                        state.is_staff, state.role, state.signals, snapshot))  # fmt: skip
-            if moved:
-                transitions.append(Transition(cid, cell_name(previous), name, s.as_of, s.competence, s.implication,
-                                              ACTIONS[name]))  # fmt: skip
+            placement, transition = self.placement(cid, state, s, cuts)
+            placements.append(placement)
+            if transition is not None:
+                transitions.append(transition)
         return placements, transitions
 
 

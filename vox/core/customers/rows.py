@@ -25,12 +25,14 @@ def at(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, tz=timezone.utc)
 
 
-def score_row(p: Placement) -> tuple:
+def score_row(p: Placement, version: int | None = None) -> tuple:
+    """`version`: what makes the latest row win (the sweep point's time; signals applied when
+    placed outside sweeps)."""
     s = p.scores
     c_level, i_level = LEVELS_OF_CELL[p.cell]
     recency = s.recency_days if math.isfinite(s.recency_days) else -1.0  # -1: never bought
     return (
-        p.customer_id, p.signals, at(s.as_of), round(s.competence, 4), round(s.implication, 4), p.cell, c_level,
+        p.customer_id, p.signals if version is None else version, at(s.as_of), round(s.competence, 4), round(s.implication, 4), p.cell, c_level,
         i_level, s.role, p.role, int(p.staff), round(s.value, 4), round(recency, 3), round(s.frequency, 4),
         round(s.monetary, 4), round(s.days_since_active, 3), ACTIONS[p.cell],
         *(round(s.competence_parts[name], 4) for name in COMPETENCE_COMPONENTS),

@@ -5,7 +5,7 @@ author: `vox.core.customers.content`), and customers: signals keyed by customer,
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
 from vox.core.customers.content import ContentLogic, ContentRouter, content_of
 from vox.core.customers.content import pack as pack_content
@@ -13,8 +13,14 @@ from vox.core.customers.content import unpack as unpack_content
 from vox.core.customers.engine import Router, Scorer
 from vox.core.customers.rows import SCORE_COLUMNS, TRANSITION_COLUMNS, score_row, segment_message, transition_row
 from vox.core.customers.signals import Signal, pack, unpack
-from vox.core.customers.state import FLAG_COUNTED, FLAG_COUNTED_I, CustomerState
-from vox.core.stage import KeyedStage, StageOutput
+from vox.core.customers.state import NEVER, CustomerState
+from vox.core.customers.scores import score
+from vox.core.customers.sweeps import CUTS, POPULATION, PartitionSweeps, PopulationLogic, SweepClock, scan, silent_due
+from vox.core.customers.sweeps import pack as pack_population
+from vox.core.customers.sweeps import unpack as unpack_population
+from vox.core.keys import PARTITION_KEY_PREFIX, KeyPartitions, partition_key
+from vox.core.stage import KeyedStage, NoRecall, StageOutput
+from vox.core.typology import PopulationCuts
 
 if TYPE_CHECKING:
     from vox.settings import Settings
@@ -23,51 +29,192 @@ DECODED_CACHE = 200_000  # customers kept decoded in memory; the rest are bytes 
 
 
 class CustomerLogic:
-    def __init__(self, scorer: Scorer, decoded_cache: int = DECODED_CACHE):
+    """Signals held in each customer's state until the sweep whose point they precede; sweeps run
+    per partition as its watermark allows (`vox.core.customers.sweeps`), each one's histogram
+    moves reported to the population stage, whose cuts come back as records of the partition."""
+
+    def __init__(self, scorer: Scorer, partitions: int, decoded_cache: int = DECODED_CACHE):
+        c = scorer.config
         self.scorer = scorer
         self.decoded_cache = decoded_cache
+        self.partition_of = KeyPartitions(partitions)
+        self.clock = SweepClock(c.sweep_minutes * 60, c.allowed_lateness_s)
+        self.fixed = (c.competence_cuts, c.implication_cuts)
+        self.partitions: dict[int, PartitionSweeps] = {}
+        self.table: Mapping[bytes, bytes] = {}
+        self._keys: dict[int, str] = {}
+        self.advanced: set[int] = set()  # partitions with news for their sweeps since the last flush
+
+    def partition_key(self, partition: int) -> str:
+        key = self._keys.get(partition)
+        if key is None:
+            key = self._keys[partition] = partition_key("sweeps", partition, self.partition_of)
+        return key
+
+    def advance(self, partition: int, watermark: float, table: Mapping[bytes, bytes]) -> None:
+        """Before a batch's records: the partition's watermark after them (its sweeps run at
+        `flush`), and the table its states are in."""
+        self.table = table
+        data = table.get(self.partition_key(partition).encode())
+        known = self.partitions.get(partition)
+        if known is None or known.stored != data:
+            # first seen here, or moved on elsewhere since (a rebalance): the table's is the truth
+            known = self.partitions[partition] = PartitionSweeps.from_bytes(data)
+            known.stored = data
+        known.watermark = max(known.watermark, watermark)
+        self.advanced.add(partition)
+
+    def _index(self, partition: int, sweeps: PartitionSweeps) -> None:
+        """Who is due when, from the partition's states (a worker taking it over)."""
+        customers = self.scorer.customers
+        for key, data in scan(self.table, partition, self.partition_of, PARTITION_KEY_PREFIX):
+            state = customers.get(key) or CustomerState.from_bytes(data)
+            self._schedule(key, state, sweeps)
+        sweeps.indexed = True
+
+    def _schedule(self, key: str, state: CustomerState, sweeps: PartitionSweeps, after: int | None = None) -> None:
+        """List the customer at its next sweep after `after` (default: the last one run)."""
+        if after is None:
+            after = sweeps.swept if sweeps.swept is not None else -(2**62)
+        # the earlier of: the sweep of its next signal held, the next of its silent points (which
+        # depend on its signals' times only, not on whether later ones have arrived yet)
+        due = []
+        if state.held:
+            due.append(max(after + 1, self.clock.covering(min(s.at for s in state.held))))
+        if state.scored_at > NEVER:
+            due.append(silent_due(self.clock.covering(state.latest), after))
+        if due:
+            sweeps.schedule(key, min(due))
 
     def _state(self, customer_id: str, stored: Callable[[], bytes | None]) -> CustomerState:
         customers = self.scorer.customers
         state = customers.pop(customer_id, None)  # re-inserted last: the dict is the LRU order
         if state is None:
             data = stored()
-            if data:
-                state = CustomerState.from_bytes(data)
-                # the adaptive cut histogram is this process's: count this customer afresh
-                state.flags &= ~(FLAG_COUNTED | FLAG_COUNTED_I)
-                state.placed[0] = state.placed[1] = -1.0
-            else:
-                state = CustomerState()
+            state = CustomerState.from_bytes(data) if data else CustomerState()
         customers[customer_id] = state
         return state
 
     def apply(self, key: str, records: list[Signal], source: int, offset: int,
               stored: Callable[[], bytes | None]) -> int | None:  # fmt: skip
+        sweeps = self.partitions[self.partition_of(key)]  # loaded by `advance`
+        if key.startswith(PARTITION_KEY_PREFIX):
+            sweeps.receive([r for r in records if r.kind == CUTS])  # the population's cuts: idempotent
+            self.advanced.add(self.partition_of(key))
+            return len(records)
         state = self._state(key, stored)
         if offset <= state.applied_offset:
             return None  # the changelog had it already
-        applied = sum(self.scorer.apply(signal) for signal in records)
+        held = [signal for signal in records if self.scorer.hold(state, signal)]
         state.applied_offset = offset
-        return applied
+        if held:
+            self._schedule(key, state, sweeps)
+        return len(held)
 
     def flush(self, keys: Sequence[str]) -> StageOutput:
-        placements, transitions = self.scorer.place(keys)
         customers = self.scorer.customers
-        scores = [score_row(p) for p in placements]  # each row built once: history takes the snapshots
-        output = StageOutput(
-            rows=[("customer_scores", SCORE_COLUMNS, scores),
-                  ("customer_score_history", SCORE_COLUMNS, [row for row, p in zip(scores, placements) if p.snapshot]),
-                  ("segment_transitions", TRANSITION_COLUMNS, [transition_row(t) for t in transitions])],
-            messages=[("segments", t.customer_id.encode(), segment_message(t)) for t in transitions],
-            states={key: customers[key].to_bytes() for key in dict.fromkeys(keys) if key in customers},
-        )  # fmt: skip
+        output = StageOutput()
+        saved = [key for key in dict.fromkeys(keys) if not key.startswith(PARTITION_KEY_PREFIX)]
+        reports = []
+        for partition in sorted(self.advanced):
+            sweeps = self.partitions[partition]
+            moved = self._sweep(partition, sweeps, output, saved)
+            if moved is not None:
+                reports.append([partition, sweeps.swept, moved])
+            data = sweeps.to_bytes()
+            if data != sweeps.stored:
+                output.states[self.partition_key(partition)] = data
+                sweeps.stored = data
+        self.advanced = set()
+        if reports:
+            output.records["population"] = reports
+        if self.scorer.applied_early:
+            output.counts["signals applied early"], self.scorer.applied_early = self.scorer.applied_early, 0
+        output.states.update((key, customers[key].to_bytes()) for key in dict.fromkeys(saved) if key in customers)
         while len(customers) > self.decoded_cache:
             customers.pop(next(iter(customers)))
         return output
 
+    def _sweep(self, partition: int, sweeps: PartitionSweeps, output: StageOutput,
+               saved: list[str]) -> list | None:  # fmt: skip
+        """Run every sweep the watermark and the population's cuts allow; the histogram moves of
+        each (None: nothing to report)."""
+        ready = self.clock.ready(sweeps.watermark)
+        if ready is None:
+            return None
+        if not sweeps.indexed:
+            self._index(partition, sweeps)
+        if sweeps.swept is None:
+            # the first sweep: none before the earliest signal held (so that no customer's
+            # signals are swept later here than elsewhere), none beyond the watermark
+            sweeps.swept = min([ready, *(j - 1 for j in sweeps.due)])
+            return []
+        c = self.scorer.config
+        reported: list = []
+        while sweeps.swept < ready:
+            j = sweeps.swept + 1
+            cuts = self.fixed if c.cut_mode == "fixed" else sweeps.cuts_for(j, c.cuts_lag_sweeps, self.fixed)
+            if cuts is None:
+                break  # the population has not sent them yet: the next batch (its records) resumes
+            reported.append([j, self._sweep_one(j, sweeps, cuts, output, saved)])
+            sweeps.swept = j
+        sweeps.prune(c.cuts_lag_sweeps)
+        return reported or None
+
+    def _sweep_one(self, j: int, sweeps: PartitionSweeps, cuts, output: StageOutput, saved: list[str]) -> list:  # noqa: ANN001
+        point = self.clock.point(j)
+        moves: dict[tuple[int, int], int] = {}
+
+        def move(axis: int, old: float | None, new: float | None) -> None:
+            for value, d in ((old, -1), (new, 1)):
+                if value is not None:
+                    b = PopulationCuts.bin_of(value)
+                    moves[(axis, b)] = moves.get((axis, b), 0) + d
+
+        scorer, customers = self.scorer, self.scorer.customers
+        scores_rows, history, transitions = [], [], []
+        for key in sorted(sweeps.due.pop(j, ())):
+            state = customers.get(key)
+            if state is None:
+                data = self.table.get(key.encode())
+                if not data:
+                    continue  # forgotten meanwhile
+                state = customers[key] = CustomerState.from_bytes(data)
+            if state.scored_at >= point:
+                continue  # listed twice
+            held_now = any(s.at <= point for s in state.held)
+            if not held_now and silent_due(self.clock.covering(state.latest), j - 1) != j:
+                self._schedule(key, state, sweeps, after=j)  # not due here after all (an earlier listing)
+                continue
+            scorer.release(state, point)
+            if state.signals == 0:
+                self._schedule(key, state, sweeps, after=j)
+                continue
+            s = score(state, point, scorer.config)
+            scorer.recount(state, s, move)
+            placement, transition = scorer.placement(key, state, s, cuts)
+            state.scored_at = point
+            row = score_row(placement, version=int(point))
+            scores_rows.append(row)
+            if placement.snapshot:
+                history.append(row)
+            if transition is not None:
+                transitions.append(transition)
+            self._schedule(key, state, sweeps, after=j)
+            saved.append(key)
+        output.rows.extend([("customer_scores", SCORE_COLUMNS, scores_rows),
+                            ("customer_score_history", SCORE_COLUMNS, history),
+                            ("segment_transitions", TRANSITION_COLUMNS, [transition_row(t) for t in transitions])])  # fmt: skip
+        output.messages.extend(("segments", t.customer_id.encode(), segment_message(t)) for t in transitions)
+        return [[axis, b, d] for (axis, b), d in sorted(moves.items()) if d]
+
     def drop(self, key: str) -> None:
         self.scorer.customers.pop(key, None)
+
+
+class NothingFromIngest(NoRecall):
+    def records_of(self, events, positions) -> list:  # noqa: ANN001
+        return []
 
 
 def _router(settings: "Settings") -> Router:
@@ -75,7 +222,7 @@ def _router(settings: "Settings") -> Router:
 
 
 def _logic(settings: "Settings") -> CustomerLogic:
-    return CustomerLogic(Scorer(settings.scoring))
+    return CustomerLogic(Scorer(settings.scoring), settings.topic_partitions)
 
 
 def _customer_of(signal: Signal) -> str:
@@ -110,4 +257,29 @@ CONTENT: KeyedStage[list] = KeyedStage(
     key_of=content_of,
     pack=pack_content,
     unpack=unpack_content,
+    feeds=("signals",),
+)
+
+
+def _population_logic(settings: "Settings") -> PopulationLogic:
+    c, partitions = settings.scoring, settings.topic_partitions
+    partition_of = KeyPartitions(partitions)
+    keys = [partition_key("cuts", p, partition_of) for p in range(partitions)]
+    return PopulationLogic(partitions, (c.competence_shares, c.implication_shares),
+                           (c.competence_cuts, c.implication_cuts), lambda: keys)  # fmt: skip
+
+
+#: Runs after the customers stage: their sweeps' histogram moves, one key for the whole
+#: population; the cuts it completes go back to every customers partition (`vox.signals`),
+#: with no event-time marks (the customers' watermark does not wait for it: it waits for them).
+POPULATION_STAGE: KeyedStage[list] = KeyedStage(
+    name="population",
+    topic="population",
+    table="vox-population",
+    router=lambda settings: NothingFromIngest(),
+    logic=_population_logic,
+    key_of=lambda record: POPULATION,
+    pack=pack_population,
+    unpack=unpack_population,
+    from_ingest=False,
 )

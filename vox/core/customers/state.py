@@ -59,10 +59,13 @@ FLAG_STAFF, FLAG_PARTNER, FLAG_COUNTED, FLAG_COUNTED_I = 1, 2, 4, 8
 # t0, last_action, last_purchase, latest, applied_offset, signals, weeks bitmap, cell, flags, week_anchor
 HEADER_2 = struct.Struct("<ddddqqQhBi")
 # format 3 adds: first_seen
-HEADER = struct.Struct("<ddddqqQhBid")
+HEADER_3 = struct.Struct("<ddddqqQhBid")
+# format 4 adds: scored_at, and after the positions (now counted) the signals held for a sweep
+HEADER = struct.Struct("<ddddqqQhBidd")
 # The changelog's format: states written by every vox version since must stay readable.
-STATE_MAGIC, STATE_FORMAT = b"vxs", 3
+STATE_MAGIC, STATE_FORMAT = b"vxs", 4
 ACC_COUNT = struct.Struct("<H")
+POSITIONS_COUNT = struct.Struct("<I")
 
 
 
@@ -77,7 +80,7 @@ def _days(t: float) -> float:
 class CustomerState:
     __slots__ = ("t0", "acc", "domains", "products", "givers", "ring", "last_action", "last_purchase",
                  "weeks", "week_anchor", "flags", "cell", "applied_offset", "signals", "latest",
-                 "placed", "snapshot", "recent", "positions", "first_seen")  # fmt: skip
+                 "placed", "snapshot", "recent", "positions", "first_seen", "scored_at", "held")  # fmt: skip
 
     def __init__(self) -> None:
         self.t0 = 0.0
@@ -102,6 +105,10 @@ class CustomerState:
         # signals were applied (streaming dedup of re-sent batches, see `accept`)
         self.positions = array("q")
         self.first_seen = NEVER  # earliest signal time: how long this customer has been observed
+        self.scored_at = NEVER  # the sweep point it was last scored at (`vox.core.customers.sweeps`)
+        # signals accepted but not applied yet: a sweep applies those up to its point, so that
+        # the scores as of that point hold exactly what occurred by then, however they arrived
+        self.held: list[S.Signal] = []
 
     # -- decay bookkeeping ------------------------------------------------------------------
 
@@ -309,13 +316,17 @@ class CustomerState:
     # -- bytes for the changelog --------------------------------------------------------------
 
     def to_bytes(self) -> bytes:
-        """Format 3: a magic and version, the number of accumulators (new ones are appended to
-        `ACCUMULATORS`, and an older state reads them as zero), then the fields."""
+        """Format 4: a magic and version, the number of accumulators (new ones are appended to
+        `ACCUMULATORS`, and an older state reads them as zero), then the fields, the positions
+        (counted), and the held signals in the `vox.signals` record format (to the end)."""
         header = HEADER.pack(self.t0, self.last_action, self.last_purchase, self.latest, self.applied_offset,
-                             self.signals, self.weeks, self.cell, self.flags, self.week_anchor, self.first_seen)  # fmt: skip
+                             self.signals, self.weeks, self.cell, self.flags, self.week_anchor, self.first_seen,
+                             self.scored_at)  # fmt: skip
+        held = S.pack(self.held) if self.held else b""
         return STATE_MAGIC + bytes([STATE_FORMAT]) + ACC_COUNT.pack(N_ACC) + header + self.acc.tobytes() + \
             self.domains.tobytes() + self.products.tobytes() + self.givers.tobytes() + self.ring.tobytes() + \
-            self.placed.tobytes() + self.snapshot.tobytes() + self.recent.tobytes() + self.positions.tobytes()  # fmt: skip
+            self.placed.tobytes() + self.snapshot.tobytes() + self.recent.tobytes() + \
+            POSITIONS_COUNT.pack(len(self.positions)) + self.positions.tobytes() + held  # fmt: skip
 
     @classmethod
     def from_bytes(cls, data: bytes) -> "CustomerState":
@@ -325,9 +336,11 @@ class CustomerState:
         state = cls()
         (state.t0, state.last_action, state.last_purchase, state.latest, state.applied_offset, state.signals,
          state.weeks, state.cell, state.flags, state.week_anchor) = fields[:10]  # fmt: skip
-        if version >= 3:
+        if version >= 4:
+            state.first_seen, state.scored_at = fields[10:]
+        elif version == 3:
             (state.first_seen,) = fields[10:]
-        else:  # first seen, at the latest: the start of the oldest active week remembered, or the latest signal
+        if version < 3:  # first seen, at the latest: the start of the oldest active week remembered, or the latest signal
             state.first_seen = state._oldest_active_week_start()
         offset += header.size
         state.acc[:n_acc] = array("d", data[offset : offset + 8 * n_acc])
@@ -338,7 +351,15 @@ class CustomerState:
             del target[:]
             target.frombytes(data[offset : offset + size])
             offset += size
-        state.positions.frombytes(data[offset:])  # variable length, last
+        if version < 4:
+            state.positions.frombytes(data[offset:])  # variable length, last
+            return state
+        (count,) = POSITIONS_COUNT.unpack_from(data, offset)
+        offset += POSITIONS_COUNT.size
+        state.positions.frombytes(data[offset : offset + 8 * count])
+        offset += 8 * count
+        if offset < len(data):
+            state.held = S.unpack(data[offset:])
         return state
 
 
@@ -355,5 +376,5 @@ def _header(data: bytes) -> tuple[int, int, int, struct.Struct, tuple]:
             raise VoxError(f"a customer state has {n_acc} accumulators, this vox knows {N_ACC}: it was written "
                            "by a newer vox")  # fmt: skip
         offset = len(STATE_MAGIC) + 1 + ACC_COUNT.size
-    header = HEADER if version >= 3 else HEADER_2
+    header = HEADER if version >= 4 else HEADER_3 if version == 3 else HEADER_2
     return version, n_acc, offset, header, header.unpack_from(data, offset)
