@@ -153,6 +153,7 @@ class _Replay:
         if self.write_interactions:
             report.stored += sink.write_rows(rows, [dead_letter_row(r, self.now) for r in rejected])[0]
         self.run_stages(events)
+        self.drain()  # what the stages send each other, now: the same whatever the chunk's size
 
     def run_stages(self, events: list[Event]) -> None:
         """Every stage in order: what one sends a later one is fed to it now, an earlier one
@@ -170,8 +171,8 @@ class _Replay:
                     fed.setdefault(topic, []).extend(records)
 
     def drain(self) -> None:
-        """At the end of the file: what the stages still send each other (the last sweeps wait
-        for the population's cuts), until they are quiet."""
+        """What the stages still send each other (a sweep waits for the population's cuts of
+        sweeps before it: a chunk spanning many of them goes round several times), until quiet."""
         for _ in range(10_000):
             if not self.fed:
                 return

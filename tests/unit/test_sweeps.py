@@ -14,9 +14,13 @@ from hypothesis import strategies as st
 
 from tests.factories import encode, post
 from tests.fakes import MemoryTables
+from vox.core.customers.engine import STATE_BYTES_LIMIT
+from vox.core.customers.stage import CUSTOMERS
+from vox.core.customers.state import CustomerState
 from vox.core.customers.sweeps import PartitionSweeps, SweepClock, silent_due
 from vox.core.customers.signals import Signal
-from vox.replay import replay_file
+from vox.core.triage import RawMessage, triage
+from vox.replay import InProcessStage, replay_file
 from vox.settings import Settings
 from vox.simulator.generate import SimConfig
 from vox.simulator.run import write_simulation
@@ -118,3 +122,20 @@ def test_days_since_active_is_never_larger_than_the_span_of_the_data_seen(tmp_pa
     for row in replayed(path, 7).rows.get("customer_scores", []):
         seen_days = (row[2].timestamp() - first) / 86_400  # the data seen by the sweep point the row is as of
         assert row[15] == -1.0 or 0 <= row[15] <= seen_days + 5e-4, row  # the column is rounded to 3 places
+
+
+def test_a_customer_s_state_stays_within_the_changelog_s_message_limit() -> None:
+    """A first batch with thousands of one customer's posts: its sweeps wait for the population's
+    first cuts, so the signals are held; the state saved still fits a Kafka message."""
+    posts = [post(event_id=f"h{n}", customer_id="heavy", kind="answer", topic=f"topic-{n % 50}",
+                  text="x" * 200, reply_to_customer_id=None, mentions=[],
+                  occurred_at=(T0 + timedelta(seconds=20 * n)).isoformat()) for n in range(12_000)]  # fmt: skip
+    messages = [RawMessage("test", 0, n, encode(p)) for n, p in enumerate(posts)]
+    events = [event for event, _ in triage(messages, {}, T0 + timedelta(days=30)).accepted]
+    stage = InProcessStage(CUSTOMERS, Settings())
+    held = sum(s.customer_id == "heavy" for s in stage.router.records_of(events, [(-1, -1)] * len(events)))
+    output = stage.run(events, watermark=max(e.occurred_at.timestamp() for e in events))
+    state = output.states["heavy"]
+    assert len(state) <= STATE_BYTES_LIMIT
+    assert 0 < output.counts["signals applied early"] < held  # the earliest, not all of them
+    assert len(CustomerState.from_bytes(state).held) + output.counts["signals applied early"] == held

@@ -128,9 +128,9 @@ class CustomerLogic:
         self.advanced = set()
         if reports:
             output.records["population"] = reports
+        output.states.update((key, self.scorer.stored(customers[key])) for key in dict.fromkeys(saved) if key in customers)
         if self.scorer.applied_early:
             output.counts["signals applied early"], self.scorer.applied_early = self.scorer.applied_early, 0
-        output.states.update((key, customers[key].to_bytes()) for key in dict.fromkeys(saved) if key in customers)
         while len(customers) > self.decoded_cache:
             customers.pop(next(iter(customers)))
         return output
