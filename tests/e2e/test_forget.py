@@ -50,7 +50,10 @@ def publish(settings: Settings) -> int:
               vote(event_id="b1", customer_id="bob", target_id="zr1", target_author_id=WHO),
               vote(event_id="b2", customer_id="bob", target_kind="post", target_id="zp1", target_author_id=None),
               post(event_id="c1", customer_id="carol", reply_to_customer_id=WHO, mentions=[WHO, "bob"]),
-              review(event_id="c2", customer_id="carol")]  # fmt: skip
+              review(event_id="c2", customer_id="carol"),
+              # event time moves on: the sweep of the point after the others is run, they are scored
+              post(event_id="t1", customer_id="tick", reply_to_customer_id=None, mentions=[],
+                   occurred_at="2026-03-01T14:00:00+01:00")]  # fmt: skip
     producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
     for event in events:
         producer.send(names.for_family(event["type"]), key=event["customer_id"].encode(), value=encode(event))

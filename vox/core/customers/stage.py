@@ -43,6 +43,7 @@ class CustomerLogic:
         self.partitions: dict[int, PartitionSweeps] = {}
         self.table: Mapping[bytes, bytes] = {}
         self._keys: dict[int, str] = {}
+        self.loaded: dict[str, bytes | None] = {}  # the table's bytes each decoded state stands for
         self.advanced: set[int] = set()  # partitions with news for their sweeps since the last flush
 
     def partition_key(self, partition: int) -> str:
@@ -66,10 +67,8 @@ class CustomerLogic:
 
     def _index(self, partition: int, sweeps: PartitionSweeps) -> None:
         """Who is due when, from the partition's states (a worker taking it over)."""
-        customers = self.scorer.customers
         for key, data in scan(self.table, partition, self.partition_of, PARTITION_KEY_PREFIX):
-            state = customers.get(key) or CustomerState.from_bytes(data)
-            self._schedule(key, state, sweeps)
+            self._schedule(key, self._state(key, data), sweeps)
         sweeps.indexed = True
 
     def _schedule(self, key: str, state: CustomerState, sweeps: PartitionSweeps, after: int | None = None) -> None:
@@ -86,13 +85,16 @@ class CustomerLogic:
         if due:
             sweeps.schedule(key, min(due))
 
-    def _state(self, customer_id: str, stored: Callable[[], bytes | None]) -> CustomerState:
+    def _state(self, key: str, data: bytes | None) -> CustomerState:
+        """The customer's state: the one decoded here, unless the table holds another since (the
+        partition was another worker's meanwhile: the table, restored from the changelog, is
+        the truth)."""
         customers = self.scorer.customers
-        state = customers.pop(customer_id, None)  # re-inserted last: the dict is the LRU order
-        if state is None:
-            data = stored()
+        state = customers.pop(key, None)  # re-inserted last: the dict is the LRU order
+        if state is None or self.loaded.get(key) != data:
             state = CustomerState.from_bytes(data) if data else CustomerState()
-        customers[customer_id] = state
+            self.loaded[key] = data
+        customers[key] = state
         return state
 
     def apply(self, key: str, records: list[Signal], source: int, offset: int,
@@ -102,7 +104,7 @@ class CustomerLogic:
             sweeps.receive([r for r in records if r.kind == CUTS])  # the population's cuts: idempotent
             self.advanced.add(self.partition_of(key))
             return len(records)
-        state = self._state(key, stored)
+        state = self._state(key, stored())
         if offset <= state.applied_offset:
             return None  # the changelog had it already
         held = [signal for signal in records if self.scorer.hold(state, signal)]
@@ -115,7 +117,7 @@ class CustomerLogic:
         customers = self.scorer.customers
         output = StageOutput()
         saved = [key for key in dict.fromkeys(keys) if not key.startswith(PARTITION_KEY_PREFIX)]
-        reports = []
+        reports, swept = [], {}
         for partition in sorted(self.advanced):
             sweeps = self.partitions[partition]
             moved = self._sweep(partition, sweeps, output, saved)
@@ -123,16 +125,22 @@ class CustomerLogic:
                 reports.append([partition, sweeps.swept, moved])
             data = sweeps.to_bytes()
             if data != sweeps.stored:
-                output.states[self.partition_key(partition)] = data
-                sweeps.stored = data
+                swept[self.partition_key(partition)] = sweeps.stored = data
         self.advanced = set()
         if reports:
             output.records["population"] = reports
-        output.states.update((key, self.scorer.stored(customers[key])) for key in dict.fromkeys(saved) if key in customers)
+        for key in dict.fromkeys(saved):
+            if key in customers:
+                output.states[key] = self.loaded[key] = self.scorer.stored(customers[key])
+        # the partitions' sweeps after their customers: a crash between the two writes leaves
+        # customers swept that the partition will sweep again (recognised: `scored_at`), never
+        # a partition past sweeps its customers have not had
+        output.states.update(swept)
         if self.scorer.applied_early:
             output.counts["signals applied early"], self.scorer.applied_early = self.scorer.applied_early, 0
         while len(customers) > self.decoded_cache:
-            customers.pop(next(iter(customers)))
+            self.loaded.pop(evicted := next(iter(customers)), None)
+            customers.pop(evicted)
         return output
 
     def _sweep(self, partition: int, sweeps: PartitionSweeps, output: StageOutput,
@@ -174,14 +182,15 @@ class CustomerLogic:
         scorer, customers = self.scorer, self.scorer.customers
         scores_rows, history, transitions = [], [], []
         for key in sorted(sweeps.due.pop(j, ())):
-            state = customers.get(key)
-            if state is None:
-                data = self.table.get(key.encode())
-                if not data:
-                    continue  # forgotten meanwhile
-                state = customers[key] = CustomerState.from_bytes(data)
+            data = self.table.get(key.encode())
+            if data is None and key not in customers:
+                continue  # forgotten meanwhile
+            state = self._state(key, data)
             if state.scored_at >= point:
-                continue  # listed twice
+                # listed twice, or swept here before a crash that kept it and not its partition's
+                # sweeps: listed again after its own last sweep
+                self._schedule(key, state, sweeps, after=self.clock.covering(state.scored_at))
+                continue
             held_now = any(s.at <= point for s in state.held)
             if not held_now and silent_due(self.clock.covering(state.latest), j - 1) != j:
                 self._schedule(key, state, sweeps, after=j)  # not due here after all (an earlier listing)
@@ -210,6 +219,7 @@ class CustomerLogic:
 
     def drop(self, key: str) -> None:
         self.scorer.customers.pop(key, None)
+        self.loaded.pop(key, None)
 
 
 class NothingFromIngest(NoRecall):
