@@ -19,6 +19,8 @@ import asyncio
 import logging
 import os
 import signal
+import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from functools import partial
@@ -120,6 +122,15 @@ def dead_letter_message(rejection: Rejection) -> dict:
     return {"key": f"{message.topic}:{message.partition}:{message.offset}".encode(), "value": value, "headers": headers}
 
 
+SHUTDOWN_GRACE_S = 15.0  # how long a stopping worker waits for its batches in flight
+
+
+def _exit_now(reason: str) -> None:
+    print(f"vox: the worker stopped: {reason} (its shutdown waited {SHUTDOWN_GRACE_S:.0f} s for a batch in "
+          "flight; exited without it: the next run reads it again)", file=sys.stderr, flush=True)  # fmt: skip
+    os._exit(1)
+
+
 @dataclass
 class Worker:
     """What `build_app` wires together, for the pieces that register on the Faust app."""
@@ -146,6 +157,12 @@ class Worker:
         log.critical("stopping the worker: %s", reason)
         self.failure = reason
         os.kill(os.getpid(), signal.SIGTERM)
+        # Faust's shutdown waits for the batches in flight, and a stalled one may never end (a
+        # write retried through an outage): past the grace, exit as a kill would. Nothing is
+        # lost: offsets move only after writes, and the next run reads the batch again.
+        timer = threading.Timer(SHUTDOWN_GRACE_S, _exit_now, (reason,))
+        timer.daemon = True  # a shutdown that ends in time exits at once
+        timer.start()
 
     def guard(self, on_filled=None) -> ContinuityGuard:  # noqa: ANN001
         extra = {"to_record": keyed_message, "on_filled": on_filled} if on_filled else {"to_record": raw_record}
