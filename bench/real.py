@@ -1,6 +1,7 @@
-"""Do the scores hold on real communities? The real sets in ../shared/data, scored as `vox replay`
-scores them (default settings, placements every few thousand events), against what each site
-says of its own people, which vox never reads:
+"""Do the scores hold on real communities? The real sets in ../shared/data, replayed by `vox
+replay` itself (default settings), each customer's latest row of `customer_scores` (as an analyst
+reads it: as of the last sweep point the data reaches) against what each site says of its own
+people, which vox never reads:
 
 * Stack Exchange (quantumcomputing, 2018): each user's reputation, from `Users.xml`.
 * Amazon reviews (musical instruments, half the 5-core file): helpful votes each reviewer
@@ -25,15 +26,34 @@ from pathlib import Path
 from typing import Callable
 
 from vox.core.customers.config import ScoringConfig
-from vox.core.customers.engine import Placement, ScoringEngine
 from vox.core.typology import LEVELS, LEVELS_OF_CELL
 from vox.importers import amazon, stackexchange
+from vox.replay import replay_file
 from vox.schemas import EVENT_ADAPTER
+from vox.settings import Settings
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 SE_DUMP = SHARED_DATA / "stackexchange-quantumcomputing-2018"
 AMAZON = SHARED_DATA / "amazon-musical-instruments-dev" / "reviews.jsonl.gz"
-PLACE_EVERY = 5000  # as `vox replay` places (VOX_BATCH_MAX_EVENTS)
+
+
+class LatestScores:
+    """Where the replay writes: each customer's latest `customer_scores` row (by version, as the
+    table's ReplacingMergeTree keeps it), as a dict of its columns; nothing else is kept."""
+
+    def __init__(self) -> None:
+        self.latest: dict[str, dict] = {}
+
+    def forgotten_keys(self) -> set[str]:
+        return set()
+
+    def insert_rows(self, table: str, columns, rows) -> None:  # noqa: ANN001 - StageTables
+        if table != "customer_scores":
+            return
+        for row in rows:
+            known = self.latest.get(row[0])
+            if known is None or row[1] >= known["version"]:
+                self.latest[row[0]] = dict(zip(columns, row))
 
 
 def ranks(values: list[float]) -> list[float]:
@@ -58,44 +78,41 @@ def spearman(x: list[float], y: list[float]) -> float:
     return cov / (sum((a - mx) ** 2 for a in rx) * sum((b - my) ** 2 for b in ry)) ** 0.5
 
 
-def score_file(events: Path, config: ScoringConfig | None = None) -> tuple[list[Placement], Counter]:
-    """Every customer's final placement, and how many events of their own each one has."""
-    engine, own, touched = ScoringEngine(config or ScoringConfig()), Counter(), []
+def score_file(events: Path, config: ScoringConfig | None = None) -> tuple[list[dict], Counter]:
+    """Every customer's latest `customer_scores` row after `vox replay` of the file, and how many
+    events of their own each one has."""
+    own: Counter = Counter()
     with open(events, "rb") as lines:
-        for number, line in enumerate(lines, start=1):
-            event = EVENT_ADAPTER.validate_json(line)
-            touched.extend(engine.process(event))
-            own[event.customer_id] += 1
-            if number % PLACE_EVERY == 0:
-                engine.scorer.place(touched)
-                touched.clear()
-    engine.scorer.place(touched)
-    placements, _ = engine.scorer.place(list(engine.scorer.customers))
-    return placements, own
+        for line in lines:
+            own[EVENT_ADAPTER.validate_json(line).customer_id] += 1
+    tables = LatestScores()
+    replay_file(events, tables, Settings(scoring=config or ScoringConfig()), progress=False, write_interactions=False)  # type: ignore[arg-type]
+    return list(tables.latest.values()), own
 
 
-def report(placements: list[Placement], own: Counter, truth: dict[str, float], config: ScoringConfig) -> dict:
-    scored = [p for p in placements if p.customer_id in truth]
-    out: dict = {"customers": len(placements)}
+def report(rows: list[dict], own: Counter, truth: dict[str, float], config: ScoringConfig) -> dict:
+    scored = [r for r in rows if r["customer_id"] in truth]
+    out: dict = {"customers": len(rows)}
     for minimum in (1, 5):
-        rows = [p for p in scored if own[p.customer_id] >= minimum]
+        some = [r for r in scored if own[r["customer_id"]] >= minimum]
         out[f"spearman_{minimum}_events"] = {
-            "users": len(rows), "rho": round(spearman([p.scores.competence for p in rows],
-                                                       [truth[p.customer_id] for p in rows]), 3)}  # fmt: skip
+            "users": len(some), "rho": round(spearman([r["competence"] for r in some],
+                                                       [truth[r["customer_id"]] for r in some]), 3)}  # fmt: skip
     for axis, name, shares in ((0, "competence", config.competence_shares),
                                (1, "implication", config.implication_shares)):  # fmt: skip
-        established = [p for p in placements if not p.staff and (
-            p.scores.competence_established if axis == 0 else p.scores.implication_established)]  # fmt: skip
-        levels = Counter(LEVELS_OF_CELL[p.cell][axis] for p in established)
+        customers = [r for r in rows if not r["is_staff"]]
+        established = [r for r in customers if r[f"{name}_evidence"] == "established"]
+        levels = Counter(LEVELS_OF_CELL[r["cell"]][axis] for r in established)
         wanted = {"low": shares[0], "medium": 1 - shares[0] - shares[1], "high": shares[1]}
         out[f"{name}_established"] = {
-            "customers": len(established), "provisional": sum(not p.staff for p in placements) - len(established),
+            "customers": len(established), "provisional": len(customers) - len(established),
             "shares": {level: round(levels[level] / max(1, len(established)), 3) for level in LEVELS},
             "configured": {level: round(share, 3) for level, share in wanted.items()}}  # fmt: skip
-    top = sorted(scored, key=lambda p: -truth[p.customer_id])[:20]
-    out["top_20"] = [{"customer": p.customer_id, "truth": truth[p.customer_id], "events": own[p.customer_id],
-                      "competence": round(p.scores.competence, 1), "level": LEVELS_OF_CELL[p.cell][0],
-                      "evidence": p.scores.competence_level_evidence} for p in top]  # fmt: skip
+    top = sorted(scored, key=lambda r: -truth[r["customer_id"]])[:20]
+    out["top_20"] = [{"customer": r["customer_id"], "truth": truth[r["customer_id"]], "events": own[r["customer_id"]],
+                      "competence": round(r["competence"], 1), "level": LEVELS_OF_CELL[r["cell"]][0],
+                      "evidence": r["competence_evidence"], "days_since_active": r["days_since_active"]}
+                     for r in top]  # fmt: skip
     out["top_20_high"] = sum(row["level"] == "high" for row in out["top_20"])
     return out
 

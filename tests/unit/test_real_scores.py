@@ -1,5 +1,5 @@
 """Do the scores mean something on a real community? The Stack Exchange sample in ../shared/data,
-scored with the default settings as `vox replay` scores it, against what the site itself says of
+replayed by `vox replay` with the default settings (each user's latest `customer_scores` row), against what the site itself says of
 its users: reputation (earned from up-votes, accepted answers and bounties over the site's life),
 which vox never reads. `python -m bench.real` prints the same figures, and the review set's.
 
@@ -61,5 +61,5 @@ def test_nothing_a_forum_cannot_show_weighs_on_anyone(forum) -> None:
     """No clickstream, no purchase, no star rating on this dump: learning, visit depth, purchases
     and rating accuracy are out of every score, named so in each row (its favourites are votes by
     known users: co-creation stays)."""
-    not_observed = {p.scores.not_observed for p in forum["placements"]}
+    not_observed = {tuple(row["not_observed"]) for row in forum["placements"]}
     assert not_observed == {("c_accuracy", "c_learning", "i_depth", "i_purchases")}

@@ -249,6 +249,21 @@ def test_hysteresis_keeps_a_customer_on_a_cut_from_flapping() -> None:
     assert level_of(68.0, cuts, 0, 3) == 1  # past the first cut only, within the second's band
 
 
+def test_where_scores_are_dense_the_hysteresis_narrows_to_a_small_share_of_the_population() -> None:
+    dense, sparse = PopulationCuts(1 / 3, 1 / 3), PopulationCuts(1 / 3, 1 / 3)
+    for n in range(300):
+        dense.move(None, 50 + (n % 30) / 10)  # 300 customers within 3 points
+        sparse.move(None, n / 3)  # 300 customers over 100 points
+    cuts = dense.cuts((33.3, 66.7))
+    band = dense.band(cuts)
+    assert band < 0.2  # 10 customers a bin: a 3 % share (9) is less than a bin
+    # past the cut by more than the band: moves, where 3 points would have held it (a third of all)
+    assert level_of(cuts[0] + band + 0.05, (*cuts, band), 0, 3) == 1
+    assert level_of(cuts[0] + band + 0.05, cuts, 0, 3) == 0
+    assert 2.5 < sparse.band(sparse.cuts((33.3, 66.7))) < 3.5  # spread evenly: about the configured 3 points
+    assert PopulationCuts(1 / 3, 1 / 3).band((33.3, 66.7)) == 0.0  # nobody yet (the fixed cuts decide)
+
+
 def test_population_cuts_follow_shares() -> None:
     cuts = PopulationCuts(0.25, 0.25)
     for s in range(100):

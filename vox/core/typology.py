@@ -48,12 +48,16 @@ ACTIONS: dict[str, str] = {
 }
 
 
-def level_of(score: float, cuts: tuple[float, float], previous: int | None, hysteresis: float) -> int:
+def level_of(score: float, cuts: tuple[float, ...], previous: int | None, hysteresis: float) -> int:
     """0 low, 1 medium, 2 high. With a previous level, a customer moves only once the score is
-    `hysteresis` points past the cut it crosses, so a score sitting on a cut does not flap."""
+    `hysteresis` points past the cut it crosses, so a score sitting on a cut does not flap.
+    Population cuts carry a third number, their band (`PopulationCuts.band`): the hysteresis
+    is never wider, so that where scores are dense it holds few customers back."""
     raw = 0 if score < cuts[0] else 1 if score < cuts[1] else 2
     if previous is None or raw == previous:
         return raw
+    if len(cuts) > 2:
+        hysteresis = min(hysteresis, cuts[2])
     level = previous
     if raw > previous:
         for candidate in range(previous + 1, raw + 1):
@@ -80,6 +84,9 @@ class PopulationCuts:
     in memory whatever the population, and the same whatever order customers are seen in."""
 
     BINS = 1001
+    #: The most of the population a cut's hysteresis may hold back on either side of it: 3 %,
+    #: what the default 3 points hold where customers are spread evenly over the 100 points
+    BAND_SHARE = 0.03
 
     def __init__(self, low_share: float, high_share: float):
         self.low_share, self.high_share = low_share, high_share
@@ -109,6 +116,25 @@ class PopulationCuts:
         low = low if low is not None else fallback[0]
         high = high if high is not None else fallback[1]
         return (low, max(high, low + 0.1))
+
+    def band(self, cuts: tuple[float, float]) -> float:
+        """The points either side of both cuts within which at most `BAND_SHARE` of the
+        population lies. Hysteresis in points alone is blind to density: on
+        the Stack Exchange sample, 3 points around the competence cuts left established users
+        at 45/25/30 % low/medium/high where the cuts alone gave 35/33/32 %; on the review set,
+        whose silent majority sits near 0 implication, 98 % stayed at high implication."""
+        if self.total < 20:
+            return 0.0
+        share, widths = self.BAND_SHARE * self.total, []
+        below = [0]
+        for count in self.counts:
+            below.append(below[-1] + count)  # below[i]: customers under the edge i / 10
+        for cut in cuts:
+            edge = min(self.BINS, max(0, int(round(cut * 10))))
+            up = next((e for e in range(edge + 1, self.BINS + 1) if below[e] - below[edge] > share), self.BINS)
+            down = next((e for e in range(edge - 1, -1, -1) if below[edge] - below[e] > share), 0)
+            widths += [(up - 1 - edge) / 10, (edge - down - 1) / 10]
+        return max(0.0, min(widths))  # 0: the bin next to a cut holds more than the share
 
     def _cut(self, rank: float) -> float | None:
         """The bin edge with `rank` customers below it, as near as ties allow: a bin holding many

@@ -31,7 +31,21 @@ from typing import Callable, Iterator, Mapping
 from vox.core.customers.signals import Signal
 from vox.core.typology import PopulationCuts
 
-Cuts = tuple[tuple[float, float], tuple[float, float]]  # competence (low|medium, medium|high), implication
+#: competence (low|medium, medium|high[, band]), implication: the population's carry their band
+#: (`PopulationCuts.band`), the fixed ones do not
+Cuts = tuple[tuple[float, ...], tuple[float, ...]]
+
+
+def cuts_entry(j: int, cuts: Cuts) -> list:
+    return [j, list(cuts[0]), list(cuts[1])]
+
+
+def entry_cuts(entry: list) -> tuple[int, Cuts]:
+    """An entry as `cuts_entry` writes it, or as the first sweeps wrote it: [j, c0, c1, i0, i1]."""
+    if isinstance(entry[1], list):
+        return entry[0], (tuple(entry[1]), tuple(entry[2]))
+    j, c0, c1, i0, i1 = entry
+    return j, ((c0, c1), (i0, i1))
 CUTS = "cuts"  # the kind of the records that bring a partition the population's cuts
 POPULATION = "population"  # the population stage's one key
 
@@ -79,15 +93,14 @@ class PartitionSweeps:
 
     def to_bytes(self) -> bytes:
         return json.dumps({"swept": self.swept, "known_from": self.known_from,
-                           "cuts": [[j, *c[0], *c[1]] for j, c in sorted(self.cuts.items())]}).encode()  # fmt: skip
+                           "cuts": [cuts_entry(j, c) for j, c in sorted(self.cuts.items())]}).encode()  # fmt: skip
 
     @classmethod
     def from_bytes(cls, data: bytes | None) -> "PartitionSweeps":
         if not data:
             return cls()
         stored = json.loads(data)
-        return cls(stored["swept"], stored["known_from"],
-                   {j: ((c0, c1), (i0, i1)) for j, c0, c1, i0, i1 in stored["cuts"]})  # fmt: skip
+        return cls(stored["swept"], stored["known_from"], dict(map(entry_cuts, stored["cuts"])))
 
     def schedule(self, customer: str, j: int) -> None:
         self.due.setdefault(j, set()).add(customer)
@@ -105,8 +118,7 @@ class PartitionSweeps:
         for record in records:
             first, entries = json.loads(record.a)
             self.known_from = first if self.known_from is None else min(self.known_from, first)
-            for j, c0, c1, i0, i1 in entries:
-                self.cuts[j] = ((c0, c1), (i0, i1))
+            self.cuts.update(map(entry_cuts, entries))
 
     def prune(self, lag: int) -> None:
         if self.swept is not None:
@@ -116,8 +128,13 @@ class PartitionSweeps:
 
 def cuts_message(first: int, entries: list[tuple[int, Cuts]], key: str) -> Signal:
     """A record for one customers partition (`key` lands in it): the population's cuts."""
-    payload = json.dumps([first, [[j, *c[0], *c[1]] for j, c in entries]])
+    payload = json.dumps([first, [cuts_entry(j, c) for j, c in entries]])
     return Signal(key, CUTS, float(first), a=payload)
+
+
+def banded(axis: PopulationCuts, fallback: tuple[float, float]) -> tuple[float, ...]:
+    cuts = axis.cuts(fallback)
+    return cuts if cuts == fallback else (*cuts, axis.band(cuts))
 
 
 class PopulationLogic:
@@ -176,7 +193,7 @@ class PopulationLogic:
             self._add(axes, queue.pop(str(j)))
         for j in range(first, upto + 1):
             self._add(axes, queue.pop(str(j), [{}, {}]))
-            entries.append((j, (axes[0].cuts(self.fallback[0]), axes[1].cuts(self.fallback[1]))))
+            entries.append((j, (banded(axes[0], self.fallback[0]), banded(axes[1], self.fallback[1]))))
         state["counts"] = [axes[0].counts, axes[1].counts]
         state["complete"] = upto
         state.setdefault("first", first)
