@@ -22,10 +22,11 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
+from bench.latest import latest_scores
 from vox.schemas import EVENT_ADAPTER
 from vox.core.customers.config import ScoringConfig
 from vox.core.customers.engine import ScoringEngine
-from vox.core.customers.scores import score
+from vox.core.customers.scores import ESTABLISHED, score
 from vox.core.customers.state import ACCUMULATORS, CustomerState
 from vox.simulator.generate import SimConfig
 from vox.simulator.run import write_simulation
@@ -35,10 +36,10 @@ BANDS = ((1, 10), (10, 30), (30, 100), (100, 300), (300, None))
 ESTABLISHED_EVENTS = 300  # about five events a week over 120 days: enough evidence to judge
 
 
-def simulate_and_score(config: SimConfig, out: Path, place_every: int = 2000) -> tuple[dict, ScoringEngine, dict]:
-    """Simulate, then score the stream as `vox replay` does (placing every few thousand events,
-    cut points adaptive to the population's known shape). Returns the truth, the engine and the
-    cell each customer was placed in."""
+def simulate_and_score(config: SimConfig, out: Path) -> tuple[dict, ScoringEngine, dict]:
+    """Simulate, then `vox replay` the stream (cut points adaptive to the population's known
+    shape). Returns the truth, an engine holding every customer's state (as of their latest
+    signal), and the cell of each customer's latest row in `customer_scores`."""
     truth = write_simulation(config, out, progress=False)
     events = out / "events.jsonl"
     established = established_at_end(events, ScoringConfig())
@@ -51,18 +52,15 @@ def simulate_and_score(config: SimConfig, out: Path, place_every: int = 2000) ->
         return levels["low"] / total, levels["high"] / total
 
     # The company knows its population's shape (here, the simulator's truth); the cut points adapt to it.
-    engine = ScoringEngine(ScoringConfig(cut_mode="adaptive", competence_shares=shares(0), implication_shares=shares(1)))
-    touched: list[str] = []
+    scoring = ScoringConfig(cut_mode="adaptive", competence_shares=shares(0), implication_shares=shares(1))
+    engine = ScoringEngine(scoring)  # the states, for the reference and the best weights
     with open(events, "rb") as lines:
-        for number, line in enumerate(lines, start=1):
-            touched.extend(engine.process(EVENT_ADAPTER.validate_json(line)))
-            if number % place_every == 0:
-                engine.scorer.place(touched)
-                touched.clear()
-    placements, _ = engine.scorer.place(list(engine.scorer.customers))
-    truth["established"] = {p.customer_id: (p.scores.competence_established, p.scores.implication_established)
-                            for p in placements}  # fmt: skip
-    return truth, engine, {p.customer_id: p.cell for p in placements}
+        for line in lines:
+            engine.process(EVENT_ADAPTER.validate_json(line))
+    rows = latest_scores(events, scoring)  # what vox shows: its sweeps, one population's cuts
+    truth["established"] = {cid: (row["competence_evidence"] == ESTABLISHED, row["implication_evidence"] == ESTABLISHED)
+                            for cid, row in rows.items()}  # fmt: skip
+    return truth, engine, {cid: row["cell"] for cid, row in rows.items()}
 
 
 def established_at_end(events: Path, config: ScoringConfig) -> tuple[dict[str, bool], dict[str, bool]]:

@@ -28,32 +28,12 @@ from typing import Callable
 from vox.core.customers.config import ScoringConfig
 from vox.core.typology import LEVELS, LEVELS_OF_CELL
 from vox.importers import amazon, stackexchange
-from vox.replay import replay_file
+from bench.latest import latest_scores
 from vox.schemas import EVENT_ADAPTER
-from vox.settings import Settings
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 SE_DUMP = SHARED_DATA / "stackexchange-quantumcomputing-2018"
 AMAZON = SHARED_DATA / "amazon-musical-instruments-dev" / "reviews.jsonl.gz"
-
-
-class LatestScores:
-    """Where the replay writes: each customer's latest `customer_scores` row (by version, as the
-    table's ReplacingMergeTree keeps it), as a dict of its columns; nothing else is kept."""
-
-    def __init__(self) -> None:
-        self.latest: dict[str, dict] = {}
-
-    def forgotten_keys(self) -> set[str]:
-        return set()
-
-    def insert_rows(self, table: str, columns, rows) -> None:  # noqa: ANN001 - StageTables
-        if table != "customer_scores":
-            return
-        for row in rows:
-            known = self.latest.get(row[0])
-            if known is None or row[1] >= known["version"]:
-                self.latest[row[0]] = dict(zip(columns, row))
 
 
 def ranks(values: list[float]) -> list[float]:
@@ -85,9 +65,7 @@ def score_file(events: Path, config: ScoringConfig | None = None) -> tuple[list[
     with open(events, "rb") as lines:
         for line in lines:
             own[EVENT_ADAPTER.validate_json(line).customer_id] += 1
-    tables = LatestScores()
-    replay_file(events, tables, Settings(scoring=config or ScoringConfig()), progress=False, write_interactions=False)  # type: ignore[arg-type]
-    return list(tables.latest.values()), own
+    return list(latest_scores(events, config or ScoringConfig()).values()), own
 
 
 def report(rows: list[dict], own: Counter, truth: dict[str, float], config: ScoringConfig) -> dict:
