@@ -78,8 +78,7 @@ def weighted(parts: dict[str, float], weights: dict[str, float], unobserved: fro
 def score(state: CustomerState, as_of: float, config: ScoringConfig) -> Scores:
     h = half_lives(config)
 
-    def d(name: str) -> float:
-        return state.decayed(name, as_of, h)
+    d = state.decayer(as_of, h)
 
     not_observed = tuple(sorted(name for name, feed in NEEDS.items() if feed not in config.feeds))
     competence_parts, competence_unobserved = _competence(state, as_of, config, h, d)

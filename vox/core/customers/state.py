@@ -131,6 +131,13 @@ class CustomerState:
         i = INDEX[name]
         return self.acc[i] * 2.0 ** (-(as_of - self.t0) / half_lives[GROUP[i]])
 
+    def decayer(self, as_of: float, half_lives: tuple[float, float, float]) -> Callable[[str], float]:
+        """`decayed` for many accumulators at one time: each group's factor computed once (a
+        score reads about 40), to the same bits."""
+        factors = [2.0 ** (-(as_of - self.t0) / h) for h in half_lives]
+        acc = self.acc
+        return lambda name: acc[INDEX[name]] * factors[GROUP[INDEX[name]]]
+
     @staticmethod
     def sketch_count(sketch: array, as_of: float, half_life: float) -> float:
         now = _days(as_of)
