@@ -127,6 +127,7 @@ class CustomerLogic:
             if data != sweeps.stored:
                 swept[self.partition_key(partition)] = sweeps.stored = data
         self.advanced = set()
+        output.rows = latest_scores_only(output.rows)
         if reports:
             output.records["population"] = reports
         for key in dict.fromkeys(saved):
@@ -220,6 +221,21 @@ class CustomerLogic:
     def drop(self, key: str) -> None:
         self.scorer.customers.pop(key, None)
         self.loaded.pop(key, None)
+
+
+def latest_scores_only(rows: list) -> list:
+    """A batch's `customer_scores` rows, each customer's last only: the table keeps the highest
+    version of each customer (a ReplacingMergeTree), so the earlier sweeps' rows of a batch that
+    ran many (a backlog: every hour of it) would be written only to be replaced. Their history
+    and transitions are kept whole."""
+    latest: dict[str, tuple] = {}
+    others = []
+    for table, columns, table_rows in rows:
+        if table == "customer_scores":
+            latest.update((row[0], row) for row in table_rows)  # sweeps in order: the last wins
+        else:
+            others.append((table, columns, table_rows))
+    return [("customer_scores", SCORE_COLUMNS, list(latest.values())), *others] if latest else others
 
 
 class NothingFromIngest(NoRecall):
