@@ -3,8 +3,10 @@
 For backfills (history imported with `vox import`) and what-ifs (the same events with other
 settings, into another database). Lines are validated exactly as the worker validates
 messages; valid events are written to `interactions` (skipping those already stored) and scored;
-invalid ones go to `dead_letters`. Customers are placed in the typology every
-`VOX_BATCH_MAX_EVENTS` events, as the worker places them at the end of each batch. Every keyed
+invalid ones go to `dead_letters`. Customers are scored and placed at the same event-time
+sweep points as in the worker (`vox.core.customers.sweeps`), the file's watermark being the
+latest event time read so far; the last point the data passes by the allowed lateness is the
+last swept (as in a stream that stops there). Every keyed
 stage (`VOX_STAGES`) runs through the same router and logic as in the worker.
 """
 
@@ -79,8 +81,8 @@ class InProcessStage:
 
 def replay_file(path: Path, tables: ReplayTables, settings: Settings, batch_events: int | None = None,
                 progress: bool = True, write_interactions: bool = True) -> ReplayReport:  # fmt: skip
-    """Replay a file into `tables` with the keyed stages of `settings`, placing keys every
-    `batch_events` events (default: VOX_BATCH_MAX_EVENTS, as the worker's batches)."""
+    """Replay a file into `tables` with the keyed stages of `settings`, `batch_events` events at a
+    time (default: VOX_BATCH_MAX_EVENTS, as the worker's batches; the rows do not depend on it)."""
     from tqdm import tqdm
 
     report = ReplayReport()

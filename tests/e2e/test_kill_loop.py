@@ -24,6 +24,15 @@ def scores_and_cells(url: str) -> dict[str, tuple]:
     return {row[0]: row[1:] for row in rows}
 
 
+def history(url: str) -> set[tuple]:
+    """The score history as the table keeps it: (customer, sweep point, cell, scores). A kill
+    that re-runs a sweep writes its rows again under the same key (customer, sweep point)."""
+    with open_store(parse_clickhouse_url(url)) as store:
+        kept = store.query(f"SELECT customer_id, version, cell, competence, implication "
+                           f"FROM {store.database}.customer_score_history FINAL")  # fmt: skip
+    return {tuple(row) for row in kept}
+
+
 def counts(url: str) -> tuple[int, int]:
     with open_store(parse_clickhouse_url(url)) as store:
         rows, distinct = store.query(f"SELECT count(), uniqExact(event_id) FROM {store.database}.interactions")[0]
@@ -51,3 +60,5 @@ def test_ten_kills_lose_and_double_nothing_and_scores_equal_replay(kafka_home: P
     print(f"\n{KILLS} kills: {report.events} events stored once; {len(replayed)} customers, scores within "
           f"{worst:.1e} of replay; {other_cell} in another cell than replay")
     assert other_cell == 0
+    streamed_history = history(url)  # a row per change, the same changes as replay's
+    assert streamed_history == history(replay_url) and len(streamed_history) > len(replayed)
