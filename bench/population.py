@@ -42,7 +42,13 @@ def simulate_and_score(config: SimConfig, out: Path) -> tuple[dict, ScoringEngin
     signal), and the cell of each customer's latest row in `customer_scores`."""
     truth = write_simulation(config, out, progress=False)
     events = out / "events.jsonl"
-    established = established_at_end(events, ScoringConfig())
+    # every customer's state once every event is in: who is established (evidence does not
+    # depend on cuts), and the states the reference and the best weights read
+    engine = ScoringEngine(ScoringConfig())
+    with open(events, "rb") as lines:
+        for line in lines:
+            engine.process(EVENT_ADAPTER.validate_json(line))
+    established = established_at_end(engine)
     active = {cid: c for cid, c in truth["customers"].items() if c["role"] == "customer" and c["events"]}
 
     def shares(axis: int) -> tuple[float, float]:
@@ -53,24 +59,16 @@ def simulate_and_score(config: SimConfig, out: Path) -> tuple[dict, ScoringEngin
 
     # The company knows its population's shape (here, the simulator's truth); the cut points adapt to it.
     scoring = ScoringConfig(cut_mode="adaptive", competence_shares=shares(0), implication_shares=shares(1))
-    engine = ScoringEngine(scoring)  # the states, for the reference and the best weights
-    with open(events, "rb") as lines:
-        for line in lines:
-            engine.process(EVENT_ADAPTER.validate_json(line))
     rows = latest_scores(events, scoring)  # what vox shows: its sweeps, one population's cuts
     truth["established"] = {cid: (row["competence_evidence"] == ESTABLISHED, row["implication_evidence"] == ESTABLISHED)
                             for cid, row in rows.items()}  # fmt: skip
     return truth, engine, {cid: row["cell"] for cid, row in rows.items()}
 
 
-def established_at_end(events: Path, config: ScoringConfig) -> tuple[dict[str, bool], dict[str, bool]]:
-    """Who is established on each axis once every event is in (evidence does not depend on cuts)."""
-    engine = ScoringEngine(config)
-    with open(events, "rb") as lines:
-        for line in lines:
-            engine.process(EVENT_ADAPTER.validate_json(line))
+def established_at_end(engine: ScoringEngine) -> tuple[dict[str, bool], dict[str, bool]]:
+    """Who is established on each axis, as of each customer's latest signal."""
     scorer = engine.scorer
-    scored = {cid: score(state, state.latest, config) for cid, state in scorer.customers.items()}
+    scored = {cid: score(state, state.latest, scorer.config) for cid, state in scorer.customers.items()}
     return ({cid: s.competence_established for cid, s in scored.items()},
             {cid: s.implication_established for cid, s in scored.items()})  # fmt: skip
 

@@ -106,8 +106,7 @@ def replay_file(path: Path, tables: ReplayTables, settings: Settings, batch_even
                 if len(chunk) >= size:
                     run.chunk(chunk, latest)
                     chunk = []
-            run.chunk(chunk, latest)
-            run.drain()
+            run.chunk(chunk, latest)  # each chunk drains what its stages send each other
     finally:
         sink.close()
     report.customers = next((sum(not key.startswith(PARTITION_KEY_PREFIX.encode()) for key in s.table)

@@ -84,6 +84,7 @@ class PopulationCuts:
     in memory whatever the population, and the same whatever order customers are seen in."""
 
     BINS = 1001
+    MIN_CUSTOMERS = 20  # fewer, and shares mean nothing: the fallback (fixed) cuts
     #: The most of the population a cut's hysteresis may hold back on either side of it: 3 %,
     #: what the default 3 points hold where customers are spread evenly over the 100 points
     BAND_SHARE = 0.03
@@ -109,7 +110,7 @@ class PopulationCuts:
             self.total += 1
 
     def cuts(self, fallback: tuple[float, float]) -> tuple[float, float]:
-        if self.total < 20:  # too few customers for shares to mean anything
+        if self.total < self.MIN_CUSTOMERS:
             return fallback
         low = self._cut(self.low_share * self.total)
         high = self._cut((1 - self.high_share) * self.total)
@@ -123,7 +124,7 @@ class PopulationCuts:
         the Stack Exchange sample, 3 points around the competence cuts left established users
         at 45/25/30 % low/medium/high where the cuts alone gave 35/33/32 %; on the review set,
         whose silent majority sits near 0 implication, 98 % stayed at high implication."""
-        if self.total < 20:
+        if self.total < self.MIN_CUSTOMERS:
             return 0.0
         share, widths = self.BAND_SHARE * self.total, []
         below = [0]

@@ -5,12 +5,13 @@ author: `vox.core.customers.content`), and customers: signals keyed by customer,
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
 from vox.core.customers.content import ContentLogic, ContentRouter, content_of
 from vox.core.customers.content import pack as pack_content
 from vox.core.customers.content import unpack as unpack_content
-from vox.core.customers.engine import Router, Scorer
+from vox.core.customers.engine import Placement, Router, Scorer, Transition
 from vox.core.customers.rows import SCORE_COLUMNS, TRANSITION_COLUMNS, score_row, segment_message, transition_row
 from vox.core.customers.signals import Signal, pack, unpack
 from vox.core.customers.state import NEVER, CustomerState
@@ -117,17 +118,17 @@ class CustomerLogic:
         customers = self.scorer.customers
         output = StageOutput()
         saved = [key for key in dict.fromkeys(keys) if not key.startswith(PARTITION_KEY_PREFIX)]
-        reports, swept = [], {}
+        reports, swept, rows = [], {}, SweptRows()
         for partition in sorted(self.advanced):
             sweeps = self.partitions[partition]
-            moved = self._sweep(partition, sweeps, output, saved)
+            moved = self._sweep(partition, sweeps, rows, saved)
             if moved is not None:
                 reports.append([partition, sweeps.swept, moved])
             data = sweeps.to_bytes()
             if data != sweeps.stored:
                 swept[self.partition_key(partition)] = sweeps.stored = data
         self.advanced = set()
-        output.rows = latest_scores_only(output.rows)
+        rows.into(output)
         if reports:
             output.records["population"] = reports
         for key in dict.fromkeys(saved):
@@ -144,7 +145,7 @@ class CustomerLogic:
             customers.pop(evicted)
         return output
 
-    def _sweep(self, partition: int, sweeps: PartitionSweeps, output: StageOutput,
+    def _sweep(self, partition: int, sweeps: PartitionSweeps, rows: SweptRows,
                saved: list[str]) -> list | None:  # fmt: skip
         """Run every sweep the watermark and the population's cuts allow; the histogram moves of
         each (None: nothing to report)."""
@@ -165,12 +166,12 @@ class CustomerLogic:
             cuts = self.fixed if c.cut_mode == "fixed" else sweeps.cuts_for(j, c.cuts_lag_sweeps, self.fixed)
             if cuts is None:
                 break  # the population has not sent them yet: the next batch (its records) resumes
-            reported.append([j, self._sweep_one(j, sweeps, cuts, output, saved)])
+            reported.append([j, self._sweep_one(j, sweeps, cuts, rows, saved)])
             sweeps.swept = j
         sweeps.prune(c.cuts_lag_sweeps)
         return reported or None
 
-    def _sweep_one(self, j: int, sweeps: PartitionSweeps, cuts, output: StageOutput, saved: list[str]) -> list:  # noqa: ANN001
+    def _sweep_one(self, j: int, sweeps: PartitionSweeps, cuts, rows: SweptRows, saved: list[str]) -> list:  # noqa: ANN001
         point = self.clock.point(j)
         moves: dict[tuple[int, int], int] = {}
 
@@ -181,7 +182,6 @@ class CustomerLogic:
                     moves[(axis, b)] = moves.get((axis, b), 0) + d
 
         scorer, customers = self.scorer, self.scorer.customers
-        scores_rows, history, transitions = [], [], []
         for key in sorted(sweeps.due.pop(j, ())):
             data = self.table.get(key.encode())
             if data is None and key not in customers:
@@ -204,18 +204,9 @@ class CustomerLogic:
             scorer.recount(state, s, move)
             placement, transition = scorer.placement(key, state, s, cuts)
             state.scored_at = point
-            row = score_row(placement, version=int(point))
-            scores_rows.append(row)
-            if placement.snapshot:
-                history.append(row)
-            if transition is not None:
-                transitions.append(transition)
+            rows.add(placement, transition, int(point))
             self._schedule(key, state, sweeps, after=j)
             saved.append(key)
-        output.rows.extend([("customer_scores", SCORE_COLUMNS, scores_rows),
-                            ("customer_score_history", SCORE_COLUMNS, history),
-                            ("segment_transitions", TRANSITION_COLUMNS, [transition_row(t) for t in transitions])])  # fmt: skip
-        output.messages.extend(("segments", t.customer_id.encode(), segment_message(t)) for t in transitions)
         return [[axis, b, d] for (axis, b), d in sorted(moves.items()) if d]
 
     def drop(self, key: str) -> None:
@@ -223,19 +214,30 @@ class CustomerLogic:
         self.loaded.pop(key, None)
 
 
-def latest_scores_only(rows: list) -> list:
-    """A batch's `customer_scores` rows, each customer's last only: the table keeps the highest
-    version of each customer (a ReplacingMergeTree), so the earlier sweeps' rows of a batch that
-    ran many (a backlog: every hour of it) would be written only to be replaced. Their history
-    and transitions are kept whole."""
-    latest: dict[str, tuple] = {}
-    others = []
-    for table, columns, table_rows in rows:
-        if table == "customer_scores":
-            latest.update((row[0], row) for row in table_rows)  # sweeps in order: the last wins
-        else:
-            others.append((table, columns, table_rows))
-    return [("customer_scores", SCORE_COLUMNS, list(latest.values())), *others] if latest else others
+@dataclass
+class SweptRows:
+    """What a batch's sweeps write, gathered over all of them: one insert per table per batch,
+    and in `customer_scores` each customer's last row only (the table keeps the highest version:
+    the earlier sweeps' rows of a batch that ran many, a backlog's, would be written only to be
+    replaced). History and transitions get every one."""
+
+    scores: dict[str, tuple] = field(default_factory=dict)
+    history: list[tuple] = field(default_factory=list)
+    transitions: list[Transition] = field(default_factory=list)
+
+    def add(self, placement: Placement, transition: Transition | None, version: int) -> None:
+        row = self.scores[placement.customer_id] = score_row(placement, version=version)  # sweeps in order: the last wins
+        if placement.snapshot:
+            self.history.append(row)
+        if transition is not None:
+            self.transitions.append(transition)
+
+    def into(self, output: StageOutput) -> None:
+        if self.scores:
+            output.rows.extend([("customer_scores", SCORE_COLUMNS, list(self.scores.values())),
+                                ("customer_score_history", SCORE_COLUMNS, self.history),
+                                ("segment_transitions", TRANSITION_COLUMNS, [transition_row(t) for t in self.transitions])])  # fmt: skip
+        output.messages.extend(("segments", t.customer_id.encode(), segment_message(t)) for t in self.transitions)
 
 
 class NothingFromIngest(NoRecall):

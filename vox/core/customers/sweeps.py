@@ -133,8 +133,9 @@ def cuts_message(first: int, entries: list[tuple[int, Cuts]], key: str) -> Signa
 
 
 def banded(axis: PopulationCuts, fallback: tuple[float, float]) -> tuple[float, ...]:
+    """The population's cuts with their band; the fallback alone while too few are counted."""
     cuts = axis.cuts(fallback)
-    return cuts if cuts == fallback else (*cuts, axis.band(cuts))
+    return (*cuts, axis.band(cuts)) if axis.total >= axis.MIN_CUSTOMERS else cuts
 
 
 class PopulationLogic:
