@@ -20,7 +20,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from bench.run import ROOT, is_commit
 
 CHILD = """
 import json, sys, time
@@ -55,6 +55,10 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--out", default=str(ROOT / "bench" / "replay.json"))
     args = parser.parse_args(argv)
+    if not is_commit(args.against):
+        parser.error(f"--against {args.against}: not a commit of this repository")
+    if args.events < 1 or args.rounds < 1:
+        parser.error("--events and --rounds must be at least 1")
     from vox.simulator.generate import SimConfig, Simulation
 
     with tempfile.TemporaryDirectory(prefix="vox-bench-replay-") as tmp:

@@ -246,6 +246,11 @@ def own_topics(settings: Settings, messages: list[tuple[str, bytes, bytes]], wor
     return own
 
 
+def is_commit(rev: str) -> bool:
+    return not subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"], cwd=ROOT,
+                              capture_output=True).returncode  # fmt: skip
+
+
 def worker_pair(settings: Settings, messages: list, events: int, warmup: int, work: Path, against: str, rounds: int,
                 timeout_s: float) -> dict:  # fmt: skip
     """This checkout's worker and `against`'s (a git revision, checked out beside), on the same
@@ -298,8 +303,7 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     if args.pair_only and not args.against:
         parser.error("--pair-only needs --against REV")
-    if args.against and subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{args.against}^{{commit}}"],
-                                       cwd=ROOT, capture_output=True).returncode:  # fmt: skip
+    if args.against and not is_commit(args.against):
         parser.error(f"--against {args.against}: not a commit of this repository")  # before any broker starts
     events, query_events = (600, 1500) if args.smoke else (args.events, args.query_events)
     warmup = 0 if args.smoke else events // 10  # a smoke run is one batch: nothing to warm
