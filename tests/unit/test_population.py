@@ -24,7 +24,7 @@ def test_placements_established_on_both_axes_are_the_reliable_ones(population) -
     levels = by_evidence_level(truth, cells)
     print("\nby evidence level:", levels)
     assert levels["established"]["customers"] > 600
-    assert levels["established"]["right"] >= 0.78
+    assert levels["established"]["right"] >= 0.81  # measured 82.8 %
     assert levels["established"]["right"] > levels["provisional"]["right"] + 0.2
 
 
@@ -33,9 +33,10 @@ def test_established_customers_land_in_the_cell_of_their_traits(population) -> N
     matrix, right, total = confusion(truth, cells, ESTABLISHED_EVENTS)
     print(f"\ncustomers with at least {ESTABLISHED_EVENTS} events: {right}/{total} = {right / total:.1%}\n{render(matrix)}")
     assert total > 400
-    # 92 % when placements were per process at batch ends; through the sweeps and one
-    # population's cuts, 84.8 %: medium-implication heavy users placed high (issue 14's note)
-    assert right / total >= 0.84
+    # 88.7 % (93.1 % when placements were per process at batch ends, scored as of each
+    # customer's last signal): the misses are the heaviest users placed a level high on one axis,
+    # half on each, their volume raising breadth, recognition and frequency (docs/scoring.md)
+    assert right / total >= 0.87
 
 
 def test_every_active_customer_is_placed_well_above_chance(population) -> None:
@@ -45,7 +46,7 @@ def test_every_active_customer_is_placed_well_above_chance(population) -> None:
     print("by evidence:", by_evidence(truth, cells))
     # chance with these shares is about 12 %; customers with a handful of events can only be
     # placed from priors, which is what keeps this below the established figure
-    assert right / total >= 0.70
-    assert min(per_axis(matrix)) >= 0.78
+    assert right / total >= 0.72  # measured 73.1 %
+    assert min(per_axis(matrix)) >= 0.79
     bands = by_evidence(truth, cells)
     assert bands[-1]["right"] > bands[0]["right"]  # more evidence, better placed
