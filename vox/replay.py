@@ -86,7 +86,7 @@ def replay_file(path: Path, tables: ReplayTables, settings: Settings, batch_even
     from tqdm import tqdm
 
     report = ReplayReport()
-    sink = IngestSink(tables, {}, _no_dead_letter_topic, WorkerMetrics())
+    sink = IngestSink(tables, {}, _no_dead_letter_topic, WorkerMetrics(), sentiment=settings.sentiment)
     sink.forgotten = load_forgotten(tables)  # a replay must not bring back who was forgotten
     run = _Replay(sink, [InProcessStage(stage, settings) for stage in declared_stages(settings)], tables, report,
                   datetime.now(timezone.utc), write_interactions)  # fmt: skip
@@ -149,7 +149,7 @@ class _Replay:
                 continue
             self.seen.add(key)
             events.append(event)
-            rows.append(interaction_row(event, message, self.now))
+            rows.append(interaction_row(event, message, self.now, sink.sentiment and self.write_interactions))
         report.events += len(events)
         if self.write_interactions:
             report.stored += sink.write_rows(rows, [dead_letter_row(r, self.now) for r in rejected])[0]

@@ -124,6 +124,8 @@ class Settings(BaseSettings):
     stages: str = Field("customers", description="Keyed stages the "
                         "worker and `vox replay` run, comma-separated: `customers`, or module:NAME of a "
                         "`KeyedStage` (docs/architecture.md).")
+    sentiment: bool = Field(True, description="Read the sentiment of each review's and post's text "
+                            "(interactions.sentiment, sentiment_lang); off: those columns stay NULL.")
     scoring: ScoringConfig = Field(default_factory=ScoringConfig, description="Customer scores: docs/scoring.md.")
 
     @field_validator("stages")

@@ -31,14 +31,15 @@ def test_dialect_follows_the_server_version(store) -> None:
 
 
 def test_an_interaction_round_trips(store) -> None:
-    event = EVENT_ADAPTER.validate_json(encode(review(text="Très bien, l'accordeur est \"précis\"\\", rating=5)))
+    event = EVENT_ADAPTER.validate_json(encode(review(text="Très bien, l'accordeur est \"précis\"\\", rating=5, lang="fr")))
     now = datetime(2026, 3, 1, 10, 0, 1, tzinfo=timezone.utc)
     store.insert("interactions", INTERACTION_COLUMNS, [interaction_row(event, RawMessage("vox.reviews", 2, 41, b""), now)])
     (row,) = store.query(
         f"SELECT event_id, customer_id, rating, text, text_length, brand, source_partition, source_offset, "
-        f"toString(occurred_at), accepted FROM {store.database}.interactions"
+        f"toString(occurred_at), accepted, sentiment, sentiment_lang FROM {store.database}.interactions"
     )
     assert row[0] == event.event_id and row[1] == "alice" and int(row[2]) == 5
     assert row[3] == event.text and int(row[4]) == len(event.text) and row[5] == "Acme"
     assert (int(row[6]), int(row[7])) == (2, 41)
     assert row[8].startswith("2026-03-01 10:00:00") and row[9] is None
+    assert row[10] > 0 and row[11] == "fr"  # the text's sentiment, in the language it was read in

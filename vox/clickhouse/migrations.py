@@ -315,6 +315,18 @@ MIGRATIONS = MIGRATIONS + (
                                            ("not_observed", "Array(String)"))),  # fmt: skip
     ),
 )
+MIGRATIONS = MIGRATIONS + (
+    Migration(
+        9,
+        "text sentiment per event",
+        (),
+        # What a review's or a post's text says, -1 (negative) .. 1 (positive), and the language
+        # it was read in (the producer's `lang`, else detected): NULL where there is no text, and
+        # sentiment NULL where the language has no lexicon or no opinion word was found
+        # (vox/core/sentiment/text.py). Rows written before: NULL.
+        columns=(("interactions", "sentiment", "Nullable(Float32)"), ("interactions", "sentiment_lang", "Nullable(String)")),
+    ),
+)
 LEDGER = """
 CREATE TABLE IF NOT EXISTS {db}.schema_migrations (
     version UInt32,

@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from pydantic_core import to_json
 
 from vox.schemas import Click, Event, Post, Review, Vote
+from vox.core.sentiment.text import text_sentiment
 from vox.core.triage import RawMessage, Rejection
 
 INTERACTION_COLUMNS = (
@@ -21,7 +22,7 @@ INTERACTION_COLUMNS = (
     "vote_type", "target_kind", "target_id", "target_author_id", "content_id", "thread_id",
     "parent_post_id", "reply_to_customer_id", "session_id", "mentions", "title", "text",
     "text_length", "lang", "verified_purchase", "accepted", "dwell_ms", "order_value",
-    "content_digest", "source_topic", "source_partition", "source_offset",
+    "content_digest", "source_topic", "source_partition", "source_offset", "sentiment", "sentiment_lang",
 )  # fmt: skip
 #: Where a row holds its event id, its time, its content digest and its input position.
 EVENT_ID, OCCURRED_AT = INTERACTION_COLUMNS.index("event_id"), INTERACTION_COLUMNS.index("occurred_at")
@@ -44,8 +45,10 @@ def dead_letter_position(row: tuple) -> tuple[str, int, int]:
 PREVIEW_CHARS = 2000
 
 
-def interaction_row(event: Event, message: RawMessage, ingested_at: datetime) -> tuple:
-    """One `interactions` row; family-specific columns are empty ('' / NULL) for other families."""
+def interaction_row(event: Event, message: RawMessage, ingested_at: datetime, sentiment: bool = True) -> tuple:
+    """One `interactions` row; family-specific columns are empty ('' / NULL) for other families.
+    Last, the text's sentiment and the language it was read in (`event_sentiment`), or NULLs
+    with `sentiment` off; they are derived, so not in the content digest."""
     f: dict = {}  # the family's own columns; the rest default below
     if isinstance(event, Review):
         f = dict(product_id=event.product_id, brand=event.brand, category=event.category,
@@ -58,7 +61,8 @@ def interaction_row(event: Event, message: RawMessage, ingested_at: datetime) ->
         f = dict(kind=event.kind, topic=event.topic, brand=event.brand or "", product_id=event.product_id or "",
                  content_id=event.post_id, thread_id=event.thread_id, parent_post_id=event.parent_post_id or "",
                  reply_to_customer_id=event.reply_to_customer_id or "", mentions=list(event.mentions),
-                 text=event.text, accepted=None if event.accepted is None else int(event.accepted))  # fmt: skip
+                 text=event.text, lang=event.lang or "",
+                 accepted=None if event.accepted is None else int(event.accepted))  # fmt: skip
     elif isinstance(event, Click):
         f = dict(session_id=event.session_id, page_type=event.page_type, action=event.action,
                  product_id=event.product_id or "", brand=event.brand or "", category=event.category or "",
@@ -74,7 +78,25 @@ def interaction_row(event: Event, message: RawMessage, ingested_at: datetime) ->
         f.get("mentions", []), f.get("title", ""), text, len(text), f.get("lang", ""),
         f.get("verified_purchase", 0), f.get("accepted"), f.get("dwell_ms"), f.get("order_value"),
     )  # fmt: skip
-    return (*said[:5], ingested_at, *said[5:], content_digest(said), message.topic, message.partition, message.offset)
+    derived = event_sentiment(event) if sentiment else (None, None)
+    return (*said[:5], ingested_at, *said[5:], content_digest(said), message.topic, message.partition, message.offset,
+            *derived)  # fmt: skip
+
+
+def event_sentiment(event: Event) -> tuple[float | None, str | None]:
+    """(score in [-1, 1] or None, language used or None) of what a review or a post says: a
+    review's title and text read as one (the title is often its most telling sentence), a post's
+    text. Events with no text: (None, None)."""
+    if isinstance(event, Review):
+        text = f"{event.title}. {event.text}" if event.title else event.text
+    elif isinstance(event, Post):
+        text = event.text
+    else:
+        return None, None
+    if not text.strip():
+        return None, None
+    read = text_sentiment(text, event.lang)
+    return read.score, read.lang
 
 
 def content_digest(said: tuple) -> int:

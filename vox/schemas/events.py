@@ -120,6 +120,7 @@ class Post(Envelope):
     brand: Label | None = None
     product_id: Id | None = None
     text: Text = ""
+    lang: Lang | None = Field(None, description="ISO 639 language code of the text, if known (en, fr, pt-BR).")
     accepted: bool | None = Field(None, description="For answers: accepted by the asker.")
     mentions: list[Id] = Field(default_factory=list, max_length=MAX_MENTIONS, description="Customer ids mentioned.")
 

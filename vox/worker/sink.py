@@ -96,8 +96,10 @@ class IngestSink:
         memory: RoutingMemory | None = None,
         max_clock_skew_s: float = 86_400.0,
         positions: Positions | None = None,
+        sentiment: bool = True,
     ):
         self.max_clock_skew = timedelta(seconds=max_clock_skew_s)
+        self.sentiment = sentiment  # read each text's sentiment into its row
         self.forgotten = Forgotten()  # filled from ClickHouse by the worker and `vox replay`
         self.routes = routes  # the keyed stages routed to (none in `vox replay`: it routes itself)
         self.memory = memory  # what routers recall from (the tables themselves in the worker)
@@ -130,7 +132,7 @@ class IngestSink:
                        self.forgotten_rejections_dropped(sorted_out.rejected))  # fmt: skip
         rows: dict[str, tuple] = {}
         for event, message in batch.accepted:
-            row = interaction_row(event, message, now)
+            row = interaction_row(event, message, now, self.sentiment)
             first = rows.get(event.event_id)
             if first is None:  # the first copy wins
                 rows[event.event_id] = row
