@@ -41,8 +41,17 @@ def test_after_a_contrast_word_counts_more_within_its_sentence() -> None:
     assert score("The sound is good but the case is awful.") < 0
     assert score("The case is awful but the sound is good.") > 0
     assert score("Le son est bon mais la finition est décevante.") < 0
-    # the contrast stays in its sentence: a sentence before it keeps its full weight
-    assert score("The sound is good. But the case is awful.") > score("The sound is good but the case is awful.")
+    # within its sentence; a sentence opening with one turns against everything before it
+    assert score("The sound is good but the case is awful. I love the colour.") < score(
+        "The sound is good. The case is awful but I love the colour.")
+    assert score("Nice stand, fits well. However, it collapses under a mic.") < 0
+
+
+def test_review_words() -> None:
+    assert score("It looks like a Fender") is None  # a comparison, not an opinion
+    assert score("I really like it") > 0 and score("I didn't like it") < 0
+    assert score("They are too big for my guitar.") < 0
+    assert score("Flimsy, I returned it for a refund.") < -0.5
 
 
 def test_intensifiers_raise_and_dampeners_lower() -> None:

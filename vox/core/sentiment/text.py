@@ -8,7 +8,11 @@ A lexicon scorer in the manner of VADER (Hutto and Gilbert 2014), with three cha
   plus a constant, `sum(v) / (sum(|v|) + K)`: how one-sided the opinion words are, which a long
   text does not push to the extremes unless it is one-sided throughout.
 * **Contrast by sentence.** "good but noisy": words after a contrast word (but, however, mais,
-  pourtant...) weigh 1.5, before it 0.5, within the sentence only.
+  pourtant...) weigh 1.5, before it 0.5, within the sentence; a sentence that opens with one
+  ("However, it broke") halves everything before it.
+* **Review words.** "looks like" is no opinion ("I like" is); "too big" is a complaint; a few
+  words of what goes wrong with a product (returned, refund, flimsy, unusable) that VADER's
+  social-media lexicon lacks.
 * **Language from the text's own function words** when the producer did not say it: counts of
   the commonest English and French words (the, and, is / le, et, est...), which the tokens hold
   anyway. Only English and French have lexicons here; any other language, or a text with no
@@ -67,6 +71,21 @@ FUNCTION_WORDS = {
     "fr": frozenset("""le la les et est un une des du pas je il elle que qui pour dans ce cette mais avec sur ne au
         aux sont très plus été c'est j'ai n'est qu'il ou son sa ses nous vous""".split()),
 }
+#: Product-review words VADER's lexicon (built on social media) lacks: what goes wrong with a
+#: product and what a customer does about it, on the same -4..4 scale
+ENGLISH_EXTRA = {
+    "return": -1.0, "returned": -1.5, "returning": -1.5, "refund": -1.5, "refunded": -1.5, "unusable": -2.5,
+    "junk": -2.5, "garbage": -2.5, "flimsy": -1.8, "cheaply": -1.5, "poorly": -1.8, "flaw": -1.5, "flaws": -1.5,
+    "defect": -1.9, "defects": -1.9, "rattles": -1.0, "rattle": -1.0, "wobbly": -1.2, "sturdy": 1.5,
+    "tinny": -1.5, "issue": -1.0, "issues": -1.0, "malfunction": -2.0, "disappointing": -2.2, "unreliable": -1.8,
+    "overpriced": -1.8, "recommended": 1.5, "pleased": 2.0, "works": 0.5, "durable": 1.5,
+}
+#: "like" is an opinion after these ("I like", "didn't like"), else a comparison ("looks like")
+LIKERS = frozenset("""i we you they he she really also just do did don't didn't dont didnt would will i'd
+    i'll we'd you'll to definitely""".split())
+#: "too" before a word makes it a complaint ("too big", "too flexible"): the valence it then has
+EXCESS = "too", -1.5
+
 #: French opinion words that are not adjectives (Pattern's lexicon holds adjectives only)
 FRENCH_EXTRA = {
     "aime": 2.0, "aimé": 2.0, "adore": 3.0, "adoré": 3.0, "recommande": 2.0, "déteste": -3.0, "détesté": -3.0,
@@ -104,8 +123,7 @@ def lexicon(lang: str) -> dict[str, float]:
         if line and not line.startswith("#"):
             word, valence = line.split("\t")
             words[word] = float(valence) * scale
-    if lang == "fr":
-        words.update(FRENCH_EXTRA)
+    words.update(FRENCH_EXTRA if lang == "fr" else ENGLISH_EXTRA)
     for negation in NEGATIONS[lang]:  # "no", "nothing": negations, not opinions of their own
         words.pop(negation, None)
     for booster in BOOSTERS[lang]:
@@ -153,7 +171,10 @@ def text_sentiment(text: str, lang: str | None = None) -> TextSentiment:
         return TextSentiment(None, language)
     words = lexicon(language)
     valences: list[float] = []
+    contrasts = CONTRASTS[language]
     for sentence in sentences:
+        if sentence[0] in contrasts:  # "However, ..." turns against what came before
+            valences = [v * CONTRAST_BEFORE for v in valences]
         _sentence_valences(sentence, words, language, valences)
     if ":" in text or ";" in text or "<3" in text:
         english = lexicon("en")
@@ -167,15 +188,24 @@ def text_sentiment(text: str, lang: str | None = None) -> TextSentiment:
 
 def _sentence_valences(sentence: list[str], words: dict[str, float], language: str, out: list[float]) -> None:
     negations, boosters, contrasts = NEGATIONS[language], BOOSTERS[language], CONTRASTS[language]
-    if negations.isdisjoint(sentence) and boosters.keys().isdisjoint(sentence) and contrasts.isdisjoint(sentence):
+    english = language == "en"
+    if (negations.isdisjoint(sentence) and boosters.keys().isdisjoint(sentence) and contrasts.isdisjoint(sentence)
+            and not (english and ("like" in sentence or EXCESS[0] in sentence))):  # fmt: skip
         out += filter(None, map(words.get, sentence))  # most sentences: the opinion words as they are
         return
-    hits = [i for i, word in enumerate(sentence) if word in words]
+    hits = [i for i, word in enumerate(sentence) if word in words or (english and word == EXCESS[0])]
     turn = None  # the first contrast word's position: before it 0.5, after it 1.5
     if not contrasts.isdisjoint(sentence):
         turn = next(j for j, word in enumerate(sentence) if word in contrasts)
     for i in hits:
-        valence = words[sentence[i]]
+        word = sentence[i]
+        if english and word == EXCESS[0]:
+            if i + 1 < len(sentence) and words.get(sentence[i + 1], 0.0) <= 0.0:
+                out.append(EXCESS[1])  # "too big"; "too good" is left to the word itself
+            continue
+        if english and word == "like" and (not i or (sentence[i - 1] not in LIKERS and sentence[i - 1] not in negations)):
+            continue
+        valence = words[word]
         if i:
             boost = boosters.get(sentence[i - 1], 0.0) + (0.95 * boosters.get(sentence[i - 2], 0.0) if i > 1 else 0.0)
             if boost:
