@@ -34,5 +34,6 @@ class LatestScores:
 def latest_scores(events: Path, config: ScoringConfig) -> dict[str, dict]:
     """customer id -> their latest `customer_scores` row after `vox replay` of the file."""
     tables = LatestScores()
-    replay_file(events, tables, Settings(scoring=config), progress=False, write_interactions=False)  # type: ignore[arg-type]
+    settings = Settings(scoring=config, stages="customers")  # the scores alone
+    replay_file(events, tables, settings, progress=False, write_interactions=False)  # type: ignore[arg-type]
     return tables.latest

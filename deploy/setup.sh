@@ -15,6 +15,7 @@ command -v java >/dev/null || need_apt+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null || need_apt+=(maven)
 if [ "${1:-}" = "test" ]; then
   command -v clickhouse-server >/dev/null || need_apt+=(clickhouse-server)
+  command -v promtool >/dev/null || need_apt+=(prometheus)
 fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   say "installing Debian packages: ${need_apt[*]}"

@@ -222,6 +222,37 @@ def _explain(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _read_only_store(settings: Settings):  # noqa: ANN202 - a context manager of a Store
+    """A store for what analysts read: read-only and bounded, as `vox sql`."""
+    from contextlib import contextmanager
+
+    from vox.clickhouse.store import open_store
+
+    @contextmanager
+    def opened():  # noqa: ANN202
+        with open_store(settings.clickhouse) as store:
+            store.make_read_only(settings.query_max_seconds, settings.query_max_rows)
+            yield store
+
+    return opened()
+
+
+def _sentiment(args: argparse.Namespace, settings: Settings) -> int:
+    from vox.sentiment_views import subject_timeline, subjects_overview
+
+    with _read_only_store(settings) as store:
+        print(subject_timeline(store, args.subject) if args.subject else subjects_overview(store))
+    return 0
+
+
+def _alerts(args: argparse.Namespace, settings: Settings) -> int:
+    from vox.sentiment_views import alerts_report
+
+    with _read_only_store(settings) as store:
+        print(alerts_report(store, include_ended=args.all))
+    return 0
+
+
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
     from vox.local.demo import run_demo
 
@@ -288,6 +319,12 @@ def build_parser() -> argparse.ArgumentParser:
     explain = command("explain", _explain, "Explain a customer's scores, components, cell, role, value and "
                       "recent transitions in plain words.")
     explain.add_argument("customer_id", help="the customer's id")
+    sentiment = command("sentiment", _sentiment, "Sentiment per brand, product, category and topic: the busiest "
+                        "subjects of the last 7 days of data, or one subject's timeline.")
+    sentiment.add_argument("subject", nargs="?", help="brand:NAME, product:ID, category:NAME or topic:NAME (or the "
+                           "name alone when only one kind has it)")
+    alerts = command("alerts", _alerts, "Sentiment shift alerts: the open ones, with their evidence.")
+    alerts.add_argument("--all", action="store_true", help="the ended alerts too")
     forget = command("forget", _forget, "Erase a customer from ClickHouse and the scoring state, and drop their "
                      "events at every later ingest (a replay included). On chDB, stop the worker first.")
     forget.add_argument("customer_id", help="the customer's id")

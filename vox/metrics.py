@@ -59,10 +59,25 @@ class WorkerMetrics:
         self.watermark = Gauge("vox_event_time_watermark_seconds", "Event time up to which a keyed stage's "
                                "partition has heard from every source (vox.core.progress).", ["stage", "partition"],
                                registry=r)  # fmt: skip
+        self.sentiment_alerts = Counter(
+            "vox_sentiment_alerts", "Sentiment shift alerts, raised and ended (docs/sentiment.md).",
+            ["subject_kind", "direction", "status"], registry=r)  # fmt: skip
+        self.sentiment_alerts_open = Gauge(
+            "vox_sentiment_alerts_open", "Alerts this worker raised that have not ended (sentiment_alerts in "
+            "ClickHouse holds every worker's).", ["subject_kind", "direction"], registry=r)  # fmt: skip
         self.holes_filled = Counter(
             "vox_offset_holes_filled", "Messages the consumer never handed over, read back by offset.", ["topic"], registry=r
         )
         self.processed: dict[tuple[str, int], int] = {}  # (topic, partition) -> last offset written
+
+    def count_alerts(self, counts: dict[str, int]) -> None:
+        """A stage's "alerts STATUS KIND DIRECTION" counts (`vox.core.sentiment.stage`)."""
+        for name, n in counts.items():
+            words = name.split()
+            if len(words) == 4 and words[0] == "alerts":
+                _, status, kind, direction = words
+                self.sentiment_alerts.labels(kind, direction, "raised" if status == "open" else "ended").inc(n)
+                self.sentiment_alerts_open.labels(kind, direction).inc(n if status == "open" else -n)
 
     def mark_processed(self, topic: str, partition: int, offset: int) -> None:
         """The last offset whose effects are written: the lag gauge counts what is beyond it."""

@@ -86,7 +86,7 @@ def replay_file(path: Path, tables: ReplayTables, settings: Settings, batch_even
     from tqdm import tqdm
 
     report = ReplayReport()
-    sink = IngestSink(tables, {}, _no_dead_letter_topic, WorkerMetrics(), sentiment=settings.sentiment)
+    sink = IngestSink(tables, {}, _no_dead_letter_topic, WorkerMetrics(), sentiment=settings.sentiment.texts)
     sink.forgotten = load_forgotten(tables)  # a replay must not bring back who was forgotten
     run = _Replay(sink, [InProcessStage(stage, settings) for stage in declared_stages(settings)], tables, report,
                   datetime.now(timezone.utc), write_interactions)  # fmt: skip

@@ -25,6 +25,7 @@ from pydantic_settings import (
 
 from vox.errors import ConfigError
 from vox.core.customers.config import ScoringConfig
+from vox.core.sentiment.config import SentimentConfig
 
 CLICKHOUSE_URL_FORMS = "chdb:///path/to/dir or clickhouse://user:password@host:9000/database"
 
@@ -121,11 +122,11 @@ class Settings(BaseSettings):
     web_host: str = Field("127.0.0.1", description="Address of the worker's HTTP server (/metrics).")
     web_port: int = Field(6066, ge=1, le=65535, description="Port of the worker's HTTP server.")
     log_level: Literal["debug", "info", "warn", "error"] = Field("warn", description="Worker log level.")
-    stages: str = Field("customers", description="Keyed stages the "
-                        "worker and `vox replay` run, comma-separated: `customers`, or module:NAME of a "
+    stages: str = Field("customers,sentiment", description="Keyed stages the "
+                        "worker and `vox replay` run, comma-separated: `customers`, `sentiment`, or module:NAME of a "
                         "`KeyedStage` (docs/architecture.md).")
-    sentiment: bool = Field(True, description="Read the sentiment of each review's and post's text "
-                            "(interactions.sentiment, sentiment_lang); off: those columns stay NULL.")
+    sentiment: SentimentConfig = Field(default_factory=SentimentConfig, description="Text sentiment, "
+                                       "per-subject windows and shift alerts: docs/sentiment.md.")
     scoring: ScoringConfig = Field(default_factory=ScoringConfig, description="Customer scores: docs/scoring.md.")
 
     @field_validator("stages")
@@ -172,15 +173,18 @@ class Settings(BaseSettings):
         env = {}
         for field in type(self).model_fields:
             value = getattr(self, field)
-            if field == "scoring":
+            if field in GROUPS:
                 for name, knob in value.model_dump(mode="json").items():
-                    env[f"VOX_SCORING__{name.upper()}"] = json.dumps(knob) if isinstance(knob, (dict, list)) else str(knob)
+                    env[f"VOX_{field.upper()}__{name.upper()}"] = json.dumps(knob) if isinstance(knob, (dict, list)) \
+                        else str(knob)  # fmt: skip
             elif value is not None:
                 env[env_name(field)] = str(value.resolve() if isinstance(value, Path) else value)
         return env
 
 
 ENV_NAMES = {"kafka_bootstrap": "KAFKA_BOOTSTRAP", "clickhouse_url": "CLICKHOUSE_URL"}
+#: the settings that are groups of their own, set as VOX_<GROUP>__<FIELD>
+GROUPS = {"scoring": ScoringConfig, "sentiment": SentimentConfig}
 
 
 def env_name(field: str) -> str:
@@ -191,7 +195,8 @@ def known_variables() -> set[str]:
     """Every VOX_ variable vox reads."""
     names = {env_name(field) for field in Settings.model_fields} | {"VOX_CONFIG", "VOX_KAFKA_BOOTSTRAP",
                                                                     "VOX_CLICKHOUSE_URL"}  # fmt: skip
-    return names | {f"VOX_SCORING__{field.upper()}" for field in ScoringConfig.model_fields}
+    return names | {f"VOX_{group.upper()}__{field.upper()}" for group, config in GROUPS.items()
+                    for field in config.model_fields}  # fmt: skip
 
 
 def load_settings(**overrides: object) -> Settings:
@@ -212,7 +217,7 @@ def load_settings(**overrides: object) -> Settings:
             raise ConfigError(f"VOX_CONFIG file {config_file}: key {key!r}: unknown setting{hint} "
                               "(see the configuration table in README.md)") from None  # fmt: skip
         field = "__".join(str(part) for part in first["loc"][:2]) if first["loc"] else "settings"
-        field = field if field.startswith("scoring") else field.split("__")[0]
+        field = field if field.split("__")[0] in GROUPS else field.split("__")[0]
         field = next((name for name, env in ENV_NAMES.items() if field == env), field)
         message = first["msg"].removeprefix("Value error, ")
         if first["type"] == "extra_forbidden":

@@ -11,7 +11,8 @@ from vox.errors import ConfigError
 from vox.settings import Settings
 
 BUILT_IN = {"customers": ("vox.core.customers.stage:CONTENT", "vox.core.customers.stage:CUSTOMERS",
-                           "vox.core.customers.stage:POPULATION_STAGE")}
+                           "vox.core.customers.stage:POPULATION_STAGE"),
+            "sentiment": ("vox.core.sentiment.stage:SENTIMENT",)}
 
 
 def declared_stages(settings: Settings) -> list[KeyedStage]:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vox.settings import Settings, env_name
+from vox.settings import GROUPS, Settings, env_name
 from vox.core.triage import REASON_CLASSES
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 
 
 def test_every_setting_is_documented() -> None:
-    names = [env_name(field) + ("__*" if field == "scoring" else "") for field in Settings.model_fields]
+    names = [env_name(field) + ("__*" if field in GROUPS else "") for field in Settings.model_fields]
     missing = [name for name in names if f"`{name}`" not in README]
     assert not missing, f"README's configuration table lacks {missing}"
 
@@ -21,6 +21,13 @@ def test_every_scoring_setting_is_documented() -> None:
 
     scoring = (Path(__file__).resolve().parents[2] / "docs" / "scoring.md").read_text()
     assert [name for name in ScoringConfig.model_fields if f"`{name}`" not in scoring] == []
+
+
+def test_every_sentiment_setting_is_documented() -> None:
+    from vox.core.sentiment.config import SentimentConfig
+
+    sentiment = (Path(__file__).resolve().parents[2] / "docs" / "sentiment.md").read_text()
+    assert [name for name in SentimentConfig.model_fields if f"`{name}`" not in sentiment] == []
 
 
 def test_every_reason_class_is_documented() -> None:

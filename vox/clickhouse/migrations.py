@@ -327,6 +327,16 @@ MIGRATIONS = MIGRATIONS + (
         columns=(("interactions", "sentiment", "Nullable(Float32)"), ("interactions", "sentiment_lang", "Nullable(String)")),
     ),
 )
+
+def _sentiment_tables() -> tuple[str, ...]:
+    from vox.core.sentiment.stage import DDL
+
+    return DDL
+
+
+MIGRATIONS = MIGRATIONS + (
+    Migration(10, "sentiment windows and alerts per subject", _sentiment_tables()),
+)
 LEDGER = """
 CREATE TABLE IF NOT EXISTS {db}.schema_migrations (
     version UInt32,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from datetime import datetime, timezone
+from functools import lru_cache
 
 from pydantic_core import to_json
 
@@ -95,7 +96,13 @@ def event_sentiment(event: Event) -> tuple[float | None, str | None]:
         return None, None
     if not text.strip():
         return None, None
-    read = text_sentiment(text, event.lang)
+    return _read(text, event.lang)
+
+
+@lru_cache(maxsize=16_384)
+def _read(text: str, lang: str | None) -> tuple[float | None, str | None]:
+    # the row and the sentiment stage's router read the same event in one batch: once
+    read = text_sentiment(text, lang)
     return read.score, read.lang
 
 

@@ -285,7 +285,7 @@ def add_ingest(worker: Worker, routes: list[Route]) -> None:
 
     worker.sink = sink = IngestSink(worker.tables, names.inputs, publish_dead_letters, worker.metrics,
                                     patient=worker.patient, routes=routes, memory=worker.tables,
-                                    max_clock_skew_s=settings.max_clock_skew_s, sentiment=settings.sentiment,
+                                    max_clock_skew_s=settings.max_clock_skew_s, sentiment=settings.sentiment.texts,
                                     positions=lambda records: loop.positions(records))  # fmt: skip
     sink.forgotten = load_forgotten(worker.tables)
     # the ingest stage commits the highest offset of each written batch: filled holes need no ack

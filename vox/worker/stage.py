@@ -113,6 +113,7 @@ class StageRunner:
             self.metrics.rows_written.labels(self.stage.name, table).inc(len(rows))
         self.metrics.votes_unresolved.inc(output.counts.get("votes unresolved", 0))
         self.metrics.applied_early.inc(output.counts.get("signals applied early", 0))
+        self.metrics.count_alerts(output.counts)
         for message in messages:
             self.metrics.mark_processed(message.topic, message.partition, message.offset)
         return output

@@ -27,8 +27,7 @@ from pydantic_core import from_json, to_json
 from vox.core.customers import signals as S
 from vox.core.customers.config import ScoringConfig
 from vox.core.forgotten import forget_key
-from vox.core.stage import NoRecall, StageOutput
-from vox.errors import VoxError
+from vox.core.stage import JsonRecords, NoRecall, StageOutput
 from vox.schemas import Event, Post, Review, Vote
 
 ANONYMOUS = "anonymous"  # actor_role of placeholder identities: never given a state of their own
@@ -55,15 +54,8 @@ def content_records(events: Sequence[Event], positions: Sequence[tuple[int, int]
     return out
 
 
-def pack(records: list[Record]) -> bytes:
-    return to_json({"format": RECORDS_FORMAT, "records": records})
-
-
-def unpack(data: bytes) -> list[Record]:
-    message = from_json(data)
-    if not isinstance(message, dict) or message.get("format") != RECORDS_FORMAT:
-        raise VoxError(f"a content record message is in a format this vox does not read ({str(data[:40])})")
-    return message["records"]
+_RECORDS = JsonRecords(RECORDS_FORMAT, "a content record")
+pack, unpack = _RECORDS.pack, _RECORDS.unpack
 
 
 def content_of(record: Record) -> str:
