@@ -14,6 +14,7 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 
 from tests.factories import FACTORIES, encode, review
+from vox.core.sentiment.config import SentimentConfig
 from vox.local.broker import LocalKafka
 from vox.settings import Settings, parse_clickhouse_url
 from vox.clickhouse.store import open_store
@@ -276,6 +277,9 @@ def stream_simulation(kafka_home: Path, chdb_dir: Path, tmp_path: Path, days: in
     lines = events_file.read_bytes().splitlines()
     stream_url = stream_url or f"chdb://{chdb_dir}?database=stream{uuid.uuid4().hex[:8]}"
     settings = settings_for_test(kafka_home, stream_url, tmp_path / "home")
+    # the simulator's events arrive up to 600 s late: a subject that waits that long takes every
+    # opinion in event-time order, in the stream as in replay (docs/sentiment.md)
+    settings = settings.model_copy(update={"sentiment": SentimentConfig(lateness_s=600)})
     create_topics(settings)
     names = topic_names(settings)
     producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", linger_ms=10)
@@ -326,6 +330,7 @@ def test_streamed_scores_equal_replay_even_after_a_restart(kafka_home: Path, chd
         got = streamed[customer]
         assert got[:5] == pytest.approx(expected[:5], abs=2e-3), customer  # Float32 columns
         assert got[5:] == expected[5:], customer
+    assert_same_sentiment(stream_url, replay_url)
 
 
 def test_a_second_worker_joining_and_leaving_mid_stream_loses_nothing(kafka_home: Path, clickhouse_server,
@@ -359,6 +364,19 @@ def test_a_second_worker_joining_and_leaving_mid_stream_loses_nothing(kafka_home
             f"SELECT topic, partition, max(next_offset) FROM {store.database}.ingest_progress "
             f"WHERE topic IN ({', '.join(repr(t) for t in names.inputs)}) GROUP BY topic, partition"))  # fmt: skip
     assert sum(progress.values()) == total
+
+
+def sentiment_tables(clickhouse_url: str) -> tuple[dict, dict]:
+    """The sentiment stage's output: windows by (kind, subject, start), alerts by id."""
+    with open_store(parse_clickhouse_url(clickhouse_url)) as store:
+        db = store.database
+        windows = store.query(f"SELECT subject_kind, subject, toString(window_start), opinions, mean, share_negative "
+                              f"FROM {db}.sentiment_windows FINAL")  # fmt: skip
+        alerts = store.query(f"SELECT alert_id, status, direction, toString(started_at), toString(detected_at), "
+                             f"events_since_change, evidence FROM {db}.sentiment_alerts FINAL")  # fmt: skip
+    # times to the second: the server (18.16) has no DateTime64
+    return ({(row[0], row[1], row[2][:19]): (int(row[3]), float(row[4]), float(row[5])) for row in windows},
+            {row[0]: (row[1], row[2], row[3][:19], row[4][:19], int(row[5]), tuple(row[6])) for row in alerts})
 
 
 def cells_table(clickhouse_url: str) -> dict[str, tuple]:
@@ -395,6 +413,17 @@ def test_two_workers_and_replay_place_every_customer_in_the_same_cell(kafka_home
     print(f"\ntwo workers: {len(other)} of {len(replayed)} customers placed otherwise than replay: {other[:10]}")
     assert not other, f"{len(other)} customers placed otherwise than replay, e.g. {other[:3]}"
     assert len({cell for cell, *_ in streamed.values()}) >= 6  # the population's cuts, not one cell for all
+    assert_same_sentiment(stream_url, replay_url)  # whichever worker held each subject
+
+
+def assert_same_sentiment(stream_url: str, replay_url: str) -> None:
+    """The sentiment stage's windows and alerts, streamed, equal `vox replay`'s."""
+    (stream_windows, stream_alerts), (replay_windows, replay_alerts) = sentiment_tables(stream_url), sentiment_tables(replay_url)
+    print(f"sentiment: {len(replay_windows)} windows, {len(replay_alerts)} alerts")
+    assert len(replay_windows) > 500 and set(stream_windows) == set(replay_windows)
+    for window, expected in replay_windows.items():
+        assert stream_windows[window] == pytest.approx(expected, abs=1e-3), window  # Float32 columns
+    assert stream_alerts == replay_alerts
 
 
 def test_a_silent_customer_s_implication_falls_once_the_watermark_passes_the_next_sweep_point(

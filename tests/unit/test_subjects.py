@@ -148,3 +148,11 @@ def test_the_same_alerts_and_windows_whatever_the_batches_and_their_order() -> N
     marks = [max(records[i][3] for i in batch) - 300 for batch in batches]
     many = replay_in_batches(records, batches + [[]], marks + [end])
     assert one[1] and one == many
+
+
+def test_a_release_spanning_more_than_the_kept_windows_writes_every_window() -> None:
+    # event time stalled (a source not heard from), then every held opinion is taken at once
+    events = [review(i, 4, "") for i in range(0, 200 * 60, 60)]  # one an hour for 200 hours
+    records = SentimentRouter(CONFIG).records_of(events, [(-1, i) for i in range(len(events))])
+    windows, _ = replay_in_batches(records, [list(range(len(records)))], [T0 + 10**7])
+    assert len([w for w in windows if w[0] == "brand"]) == 200 > CONFIG.keep_windows

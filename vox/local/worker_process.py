@@ -104,6 +104,13 @@ class WorkerProcess:
     def _input_partitions(self) -> set[tuple[str, int]]:
         return {(topic, p) for topic in topic_names(self.settings).inputs for p in range(self.settings.topic_partitions)}
 
+    @property
+    def _stage_topics(self) -> set[str]:
+        """The topics of the stages ingest feeds: each must have reported its lag (read something)."""
+        from vox.stages import declared_stages
+
+        return {self.settings.topic(stage.topic) for stage in declared_stages(self.settings) if stage.from_ingest}
+
     def stop(self, timeout_s: float = 30.0) -> None:
         if self.process is None or self.process.poll() is not None:
             return
@@ -138,7 +145,8 @@ def wait_all_settled(workers: list[WorkerProcess], timeout_s: float = DRAIN_TIME
                                       scrape(worker.metrics_url) or "", re.MULTILINE)]  # fmt: skip
         reported = {(topic, int(partition)) for partition, topic, _ in lags}
         # a partition not fetched yet has no lag figure: every input partition must be there
-        settled = (workers[0]._input_partitions <= reported and any(topic.endswith("signals") for _, topic, _ in lags)
+        topics = {topic for _, topic, _ in lags}
+        settled = (workers[0]._input_partitions <= reported and workers[0]._stage_topics <= topics
                    and all(float(v) == 0 for _, _, v in lags))  # fmt: skip
         calm = calm + 1 if settled else 0
         time.sleep(2.1)

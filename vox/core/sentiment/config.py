@@ -15,7 +15,7 @@ class SentimentConfig(BaseModel):
                                "((stars - 3) / 2), the rest from its text (stars alone where the text has no sentiment).")
     window_minutes: int = Field(60, ge=1, le=1440, description="Event-time windows of each subject's opinions "
                                 "(sentiment_windows).")
-    lateness_s: float = Field(2.0, ge=0, le=3600, description="Opinions are taken in event-time order once every "
+    lateness_s: float = Field(0.5, ge=0, le=3600, description="Opinions are taken in event-time order once every "
                               "source is this far past them: the detector sees the same sequence in every worker and in vox replay.")
     min_events: int = Field(50, ge=5, description="Opinions of a subject before its detector may raise an alert.")
     baseline_half_life: float = Field(200, gt=1, description="Opinions over which the baseline (mean and spread) "

@@ -211,20 +211,20 @@ class SentimentLogic:
         ready.sort(key=lambda held: (held[0], held[1]))
         c = self.config
         width = c.window_minutes * 60
-        changed: set[int] = set()
+        changed: dict[int, tuple] = {}
         for when, event_id, opinion in ready:
             start = state.windows.add(when, opinion, width, c.keep_windows)
             if start is not None:
-                changed.add(start)
+                # as it stands now: a release spanning more than the kept windows (event time
+                # stalled, then moving on) drops the oldest from the state before it ends
+                changed[start] = tuple(state.windows.windows[start])
             alert = state.detector.observe(key, when, event_id, opinion, c)
             if alert is not None:
                 alerts.append(Alert.from_list(alert.to_list()))  # as it is now: an open one may end later
         kind, name = subject_of(key)
-        for start in sorted(changed):
-            if start in state.windows.windows:
-                n, total, negative, positive = state.windows.windows[start]
-                windows.append((kind, name, at(start), c.window_minutes, n, round(total / n, 4),
-                                round(negative / n, 4), round(positive / n, 4), n))  # fmt: skip
+        for start, (n, total, negative, positive) in sorted(changed.items()):
+            windows.append((kind, name, at(start), c.window_minutes, n, round(total / n, 4),
+                            round(negative / n, 4), round(positive / n, 4), n))  # fmt: skip
         return True
 
     def drop(self, key: str) -> None:
