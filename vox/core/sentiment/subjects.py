@@ -37,6 +37,7 @@ from vox.core.sentiment.config import SentimentConfig
 NEUTRAL_BAND = 0.05  # an opinion within this of 0 is neither negative nor positive
 SIGMA_FLOOR = 0.05  # the spread an opinion is standardised by, at least: a subject whose every opinion is alike
 RECENT_HALF_LIFE = 20  # opinions: the recent level an open alert watches to end
+Z_CLIP = 3.0  # standard deviations an opinion may count for, at most (a robust CUSUM)
 BASELINE_DELAY = 60  # opinions between one's arrival and its learning into the baseline
 
 SUBJECT_KINDS = ("brand", "product", "category", "topic")
@@ -162,7 +163,8 @@ class Detector:
             self.mean += delta / self.n
             self.var += (delta * (opinion - self.mean) - self.var) / self.n
             return None
-        z = (opinion - self.mean) / self.sd
+        # winsorised: one furious review among happy ones is not half an alert by itself
+        z = max(-Z_CLIP, min(Z_CLIP, (opinion - self.mean) / self.sd))
         keep = c.evidence
         self.up.step(z, c.drift, at, event_id, opinion, keep)
         self.down.step(z, c.drift, at, event_id, opinion, keep)
