@@ -1,5 +1,5 @@
 # The two commands of the README. Each installs what it needs first (deploy/setup.sh).
-.PHONY: demo test bench population real setup clean
+.PHONY: demo test bench population real sentiment setup clean
 
 demo:
 	@deploy/setup.sh
@@ -25,3 +25,10 @@ clean:
 real:
 	@deploy/setup.sh test
 	@.venv/bin/python -m bench.real
+
+# text sentiment against people's ratings, shift detection against river, alerts on real reviews
+sentiment:
+	@deploy/setup.sh test
+	@.venv/bin/python -m bench.sentiment
+	@.venv/bin/python -m bench.shifts
+	@.venv/bin/python -m bench.real_alerts
