@@ -65,6 +65,10 @@ class WorkerMetrics:
         self.sentiment_alerts_open = Gauge(
             "vox_sentiment_alerts_open", "Alerts this worker raised that have not ended (sentiment_alerts in "
             "ClickHouse holds every worker's).", ["subject_kind", "direction"], registry=r)  # fmt: skip
+        self.sentiment_level = Gauge(
+            "vox_sentiment_level", "Mean opinion (-1..1) of the latest window of the 20 busiest subjects this worker "
+            "holds (the rest: sentiment_windows).", ["subject_kind", "subject"], registry=r)  # fmt: skip
+        self._gauged: set[tuple[str, str]] = set()
         self.holes_filled = Counter(
             "vox_offset_holes_filled", "Messages the consumer never handed over, read back by offset.", ["topic"], registry=r
         )
@@ -78,6 +82,18 @@ class WorkerMetrics:
                 _, status, kind, direction = words
                 self.sentiment_alerts.labels(kind, direction, "raised" if status == "open" else "ended").inc(n)
                 self.sentiment_alerts_open.labels(kind, direction).inc(n if status == "open" else -n)
+
+    def show_levels(self, levels: dict[str, float]) -> None:
+        """A stage's latest levels of its busiest keys ("kind:name"): those no longer among them
+        leave the gauge, so its label set stays bounded."""
+        if not levels:
+            return
+        shown = {tuple(key.split(":", 1)) for key in levels}
+        for gone in self._gauged - shown:
+            self.sentiment_level.remove(*gone)
+        for key, level in levels.items():
+            self.sentiment_level.labels(*key.split(":", 1)).set(level)
+        self._gauged = shown  # type: ignore[assignment]
 
     def mark_processed(self, topic: str, partition: int, offset: int) -> None:
         """The last offset whose effects are written: the lag gauge counts what is beyond it."""

@@ -156,3 +156,25 @@ def test_a_release_spanning_more_than_the_kept_windows_writes_every_window() -> 
     records = SentimentRouter(CONFIG).records_of(events, [(-1, i) for i in range(len(events))])
     windows, _ = replay_in_batches(records, [list(range(len(records)))], [T0 + 10**7])
     assert len([w for w in windows if w[0] == "brand"]) == 200 > CONFIG.keep_windows
+
+
+def test_the_level_gauges_show_a_bounded_set_of_the_busiest_subjects() -> None:
+    from vox.core.sentiment.stage import GAUGED_SUBJECTS
+    from vox.metrics import WorkerMetrics
+
+    events = [review(i, 4, "", brand=f"b{i % 60}") for i in range(600)]  # 60 brands, as busy as each other
+    records = SentimentRouter(CONFIG).records_of(events, [(-1, i) for i in range(len(events))])
+    logic, table = SentimentLogic(CONFIG, partitions=1), {}
+    logic.advance(0, T0 + 10**6, table)
+    grouped: dict[str, list] = {}
+    for record in records:
+        grouped.setdefault(record[0], []).append(record)
+    for key, recs in grouped.items():
+        logic.apply(key, recs, -1, 1, lambda: None)
+    output = logic.flush(list(grouped))
+    assert len(output.levels) == GAUGED_SUBJECTS
+    metrics = WorkerMetrics()
+    metrics.show_levels(output.levels)
+    metrics.show_levels({"brand:other": 0.5})
+    shown = [line for line in metrics.render().decode().splitlines() if line.startswith("vox_sentiment_level{")]
+    assert shown == ['vox_sentiment_level{subject="other",subject_kind="brand"} 0.5']

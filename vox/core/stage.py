@@ -41,6 +41,7 @@ class StageOutput:
     records: dict[str, list] = field(default_factory=dict)  # keyed records for other stages, by their topic
     marks: dict[str, dict] = field(default_factory=dict)  # event-time marks sent with them (`vox.core.progress`)
     counts: dict[str, int] = field(default_factory=dict)  # what the rows do not show (votes unresolved)
+    levels: dict[str, float] = field(default_factory=dict)  # latest levels of a bounded set of keys, for gauges
 
 
 class StageRouter(Protocol[Rec]):

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from vox.settings import Settings
 
 RECORDS_FORMAT = 1
+GAUGED_SUBJECTS = 20  # the busiest subjects a worker shows as gauges: a bounded label set
 #: the voice of the customer: staff and partner accounts speak for the company, not to it
 VOICES = ("customer", "anonymous")
 
@@ -120,6 +121,8 @@ class SentimentLogic:
         self.states: dict[str, SubjectState] = {}  # decoded this batch
         self.advanced: set[int] = set()
         self._keys: dict[int, str] = {}
+        self.volumes: dict[str, int] = {}  # opinions taken per subject by this process, for the gauges
+        self.recent: dict[str, float] = {}  # each subject's latest window mean
 
     def pending_key(self, partition: int) -> str:
         key = self._keys.get(partition)
@@ -194,6 +197,11 @@ class SentimentLogic:
         self.states = {}
         if windows:
             output.rows.append(("sentiment_windows", WINDOW_COLUMNS, windows))
+        if windows:
+            for kind, name, _, _, _, mean, *_ in windows:
+                self.recent[f"{kind}:{name}"] = mean
+            busiest = sorted(self.volumes, key=lambda k: (-self.volumes[k], k))[:GAUGED_SUBJECTS]
+            output.levels = {key: self.recent[key] for key in busiest if key in self.recent}
         if alerts:
             output.rows.append(("sentiment_alerts", ALERT_COLUMNS, [alert_row(a) for a in alerts]))
             output.messages.extend(("alerts", a.subject.encode(), alert_message(a)) for a in alerts)
@@ -209,6 +217,7 @@ class SentimentLogic:
             return False
         state.held = [held for held in state.held if held[0] > cut]
         ready.sort(key=lambda held: (held[0], held[1]))
+        self.volumes[key] = self.volumes.get(key, 0) + len(ready)
         c = self.config
         width = c.window_minutes * 60
         changed: dict[int, tuple] = {}
