@@ -34,8 +34,7 @@ from vox.clickhouse.migrations import migrate
 from vox.core.customers.engine import Router, Scorer
 from vox.clickhouse.tables import VoxTables
 from vox.replay import replay_file
-from vox.core.customers.config import ScoringConfig
-from vox.settings import Settings, parse_clickhouse_url
+from vox.settings import GROUPS, Settings, parse_clickhouse_url
 from vox.simulator.generate import SimConfig, Simulation
 from vox.clickhouse.store import open_store, quote
 from vox.kafka.topics import create_topics, topic_names
@@ -101,11 +100,12 @@ def vox_worker(settings: Settings, events: int, warmup: int, timeout_s: float, s
     worker = WorkerProcess(settings, source)
     if source is not None:
         worker.env.pop("VOX_STAGES", None)  # older versions do not know it (and run the customers stage)
-        # nor, maybe, the newer scoring settings: those left at their default are the older's defaults
-        defaults = ScoringConfig().model_dump(mode="json")
-        for name, value in settings.scoring.model_dump(mode="json").items():
-            if value == defaults[name]:
-                worker.env.pop(f"VOX_SCORING__{name.upper()}", None)
+        # nor, maybe, the newer settings of a group: those left at their default are the older's defaults
+        for group, config in GROUPS.items():
+            defaults = config().model_dump(mode="json")
+            for name, value in getattr(settings, group).model_dump(mode="json").items():
+                if value == defaults[name]:
+                    worker.env.pop(f"VOX_{group.upper()}__{name.upper()}", None)
     worker.start()
     assert worker.process is not None
     pid = worker.process.pid
