@@ -12,11 +12,11 @@ holds a state per customer, and decodes only those touched in a batch.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
 from pydantic_core import from_json, to_json
 
+from vox.core.customers.rows import at
 from vox.core.interactions import event_sentiment
 from vox.core.keys import PARTITION_KEY_PREFIX, KeyPartitions, partition_key
 from vox.core.sentiment.config import SentimentConfig
@@ -82,10 +82,6 @@ class SentimentRouter(NoRecall):
 
 _RECORDS = JsonRecords(RECORDS_FORMAT, "an opinion record")
 pack, unpack = _RECORDS.pack, _RECORDS.unpack
-
-
-def at(seconds: float) -> datetime:
-    return datetime.fromtimestamp(seconds, tz=timezone.utc)
 
 
 class SubjectState:
@@ -197,7 +193,6 @@ class SentimentLogic:
         self.states = {}
         if windows:
             output.rows.append(("sentiment_windows", WINDOW_COLUMNS, windows))
-        if windows:
             for kind, name, _, _, _, mean, *_ in windows:
                 self.recent[f"{kind}:{name}"] = mean
             busiest = sorted(self.volumes, key=lambda k: (-self.volumes[k], k))[:GAUGED_SUBJECTS]
