@@ -19,7 +19,17 @@ def _bar(mean: float) -> str:
     return (" " * (10 - filled) + "-" * filled + "|" + " " * 10) if mean < 0 else (" " * 10 + "|" + "+" * filled + " " * (10 - filled))
 
 
+def _require_tables(store: Store) -> None:
+    """One line naming what to do, instead of ClickHouse's unknown-table error."""
+    found = store.scalar(f"SELECT count() FROM system.tables WHERE database = {quote(store.database)} "
+                         "AND name IN ('sentiment_windows', 'sentiment_alerts')")  # fmt: skip
+    if int(found or 0) < 2:
+        raise VoxError(f"no sentiment tables in database {store.database}: run `vox db migrate` or start the worker "
+                       "(with the sentiment stage in VOX_STAGES)")  # fmt: skip
+
+
 def subjects_overview(store: Store, limit: int = 30) -> str:
+    _require_tables(store)
     db = store.database
     latest = store.scalar(f"SELECT toString(max(window_start)) FROM {db}.sentiment_windows")
     if not latest or latest.startswith("1970"):
@@ -47,6 +57,7 @@ def subjects_overview(store: Store, limit: int = 30) -> str:
 
 
 def subject_timeline(store: Store, subject: str) -> str:
+    _require_tables(store)
     db = store.database
     kind, sep, name = subject.partition(":")
     where = f"subject_kind = {quote(kind)} AND subject = {quote(name)}" if sep and kind in SUBJECT_KINDS \
@@ -83,6 +94,7 @@ def subject_timeline(store: Store, subject: str) -> str:
 
 
 def alerts_report(store: Store, include_ended: bool = False, limit: int = 50) -> str:
+    _require_tables(store)
     db = store.database
     where = "" if include_ended else "WHERE status = 'open'"
     rows = store.query(f"""
