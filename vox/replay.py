@@ -75,7 +75,11 @@ class InProcessStage:
         touched = [key for key, recs in by_key(self.stage, records).items()
                    if self.logic.apply(key, recs, -1, self.batches, partial(self.table.get, key.encode())) is not None]  # fmt: skip
         output = self.logic.flush(touched)
-        self.table.update((key.encode(), state) for key, state in output.states.items())
+        for key, state in output.states.items():
+            if state is None:  # a state the logic deleted (evicted)
+                self.table.pop(key.encode(), None)
+            else:
+                self.table[key.encode()] = state
         return output
 
 
@@ -130,6 +134,10 @@ class _Replay:
     watermark: float = NOTHING_YET
     fed: dict[str, list] = field(default_factory=dict)  # stage topic -> records another stage sent it
 
+    @property
+    def topics(self) -> set[str]:
+        return {stage.stage.topic for stage in self.stages}
+
     def chunk(self, chunk: list[RawMessage], latest: datetime) -> None:
         if not chunk:
             return
@@ -168,7 +176,7 @@ class _Replay:
                 if table == "segment_transitions":
                     self.report.transitions += len(stage_rows)
             for topic, records in output.records.items():
-                if records:
+                if records and topic in self.topics:  # a stage it may feed that does not run: nothing
                     fed.setdefault(topic, []).extend(records)
 
     def drain(self) -> None:

@@ -25,6 +25,7 @@ from pydantic_settings import (
 
 from vox.errors import ConfigError
 from vox.core.customers.config import ScoringConfig
+from vox.core.leaders.config import LeadersConfig
 from vox.core.sentiment.config import SentimentConfig
 
 CLICKHOUSE_URL_FORMS = "chdb:///path/to/dir or clickhouse://user:password@host:9000/database"
@@ -122,9 +123,11 @@ class Settings(BaseSettings):
     web_host: str = Field("127.0.0.1", description="Address of the worker's HTTP server (/metrics).")
     web_port: int = Field(6066, ge=1, le=65535, description="Port of the worker's HTTP server.")
     log_level: Literal["debug", "info", "warn", "error"] = Field("warn", description="Worker log level.")
-    stages: str = Field("customers,sentiment", description="Keyed stages the "
-                        "worker and `vox replay` run, comma-separated: `customers`, `sentiment`, or module:NAME of a "
-                        "`KeyedStage` (docs/architecture.md).")
+    stages: str = Field("customers,sentiment,leaders", description="Keyed stages the "
+                        "worker and `vox replay` run, comma-separated: `customers`, `sentiment`, `leaders`, or "
+                        "module:NAME of a `KeyedStage` (docs/architecture.md).")
+    leaders: LeadersConfig = Field(default_factory=LeadersConfig, description="Per-topic interaction graphs and "
+                                   "opinion leaders: docs/leaders.md.")
     sentiment: SentimentConfig = Field(default_factory=SentimentConfig, description="Text sentiment, "
                                        "per-subject windows and shift alerts: docs/sentiment.md.")
     scoring: ScoringConfig = Field(default_factory=ScoringConfig, description="Customer scores: docs/scoring.md.")
@@ -135,6 +138,10 @@ class Settings(BaseSettings):
         if not re.fullmatch(r"\s*[\w.:]+(\s*,\s*[\w.:]+)*\s*", value):
             raise ValueError(f"{value!r}: expected stage names separated by commas, each `customers` or module:NAME")
         return value
+
+    def runs(self, stage: str) -> bool:
+        """Whether the built-in stage `stage` is among VOX_STAGES."""
+        return stage in (part.strip() for part in self.stages.split(","))
 
     @field_validator("clickhouse_url")
     @classmethod
@@ -184,7 +191,7 @@ class Settings(BaseSettings):
 
 ENV_NAMES = {"kafka_bootstrap": "KAFKA_BOOTSTRAP", "clickhouse_url": "CLICKHOUSE_URL"}
 #: the settings that are groups of their own, set as VOX_<GROUP>__<FIELD>
-GROUPS = {"scoring": ScoringConfig, "sentiment": SentimentConfig}
+GROUPS = {"scoring": ScoringConfig, "sentiment": SentimentConfig, "leaders": LeadersConfig}
 
 
 def env_name(field: str) -> str:

@@ -12,7 +12,8 @@ from vox.settings import Settings
 
 BUILT_IN = {"customers": ("vox.core.customers.stage:CONTENT", "vox.core.customers.stage:CUSTOMERS",
                            "vox.core.customers.stage:POPULATION_STAGE"),
-            "sentiment": ("vox.core.sentiment.stage:SENTIMENT",)}
+            "sentiment": ("vox.core.sentiment.stage:SENTIMENT",),
+            "leaders": ("vox.core.leaders.stage:LEADERS",)}
 
 
 def declared_stages(settings: Settings) -> list[KeyedStage]:

@@ -334,8 +334,15 @@ def _sentiment_tables() -> tuple[str, ...]:
     return DDL
 
 
+def _leaders_tables() -> tuple[str, ...]:
+    from vox.core.leaders.stage import DDL
+
+    return DDL
+
+
 MIGRATIONS = MIGRATIONS + (
     Migration(10, "sentiment windows and alerts per subject", _sentiment_tables()),
+    Migration(11, "opinion leaders per topic", _leaders_tables()),
 )
 LEDGER = """
 CREATE TABLE IF NOT EXISTS {db}.schema_migrations (

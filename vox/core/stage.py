@@ -37,7 +37,7 @@ class StageOutput:
 
     rows: list[tuple[str, Sequence[str], list[tuple]]] = field(default_factory=list)
     messages: list[tuple[str, bytes, bytes]] = field(default_factory=list)
-    states: dict[str, bytes] = field(default_factory=dict)  # the touched keys' states, for the table
+    states: dict[str, bytes | None] = field(default_factory=dict)  # the touched keys' states, for the table (None: delete)
     records: dict[str, list] = field(default_factory=dict)  # keyed records for other stages, by their topic
     marks: dict[str, dict] = field(default_factory=dict)  # event-time marks sent with them (`vox.core.progress`)
     counts: dict[str, int] = field(default_factory=dict)  # what the rows do not show (votes unresolved)

@@ -214,8 +214,10 @@ def add_keyed_stage(worker: Worker, stage: KeyedStage) -> Route | None:
     # the stages that send this one records: it waits for their marks (every partition of theirs)
     upstream = [source_id(settings.topic(other.topic), p) for other in declared_stages(settings)
                 if stage.topic in other.feeds for p in range(settings.topic_partitions)]  # fmt: skip
+    running = {other.topic for other in declared_stages(settings)}
     runner = StageRunner(stage, stage.logic(settings), table, worker.tables.insert_rows, publish_outputs,
-                         publish_records, worker.patient, worker.metrics, partition_of, upstream)  # fmt: skip
+                         publish_records, worker.patient, worker.metrics, partition_of, upstream,
+                         [topic for topic in stage.feeds if topic in running])  # fmt: skip
     worker.runners.append((runner, topic))
 
     def acknowledge(records: Sequence[KeyedMessage]) -> None:

@@ -45,8 +45,10 @@ class StageRunner:
 
     def __init__(self, stage: KeyedStage, logic: KeyedLogic, table: MutableMapping[bytes, bytes], insert: Rows,
                  publish: Messages, publish_records: Records, patient: Patient, metrics: WorkerMetrics,
-                 partition_of: KeyPartitions, upstream: Sequence[int] = ()):  # fmt: skip
+                 partition_of: KeyPartitions, upstream: Sequence[int] = (), feeds: Sequence[str] | None = None):  # fmt: skip
         self.stage, self.logic, self.table = stage, logic, table
+        # the stages it feeds that run here (`KeyedStage.feeds` names all it may feed)
+        self.feeds = tuple(stage.feeds if feeds is None else feeds)
         self.insert, self.publish, self.patient, self.metrics = insert, publish, patient, metrics
         self.publish_records, self.partition_of, self.upstream = publish_records, partition_of, tuple(upstream)
         self.forgotten: set[str] = set()  # keys (`forget_key`) of forgotten customers
@@ -100,11 +102,11 @@ class StageRunner:
         output = self.logic.flush(self.apply(messages))
         output.states.update((self.progress_key(p).decode(), known.to_bytes()) for p, (known, _) in progress.items()
                              if known.marks)  # fmt: skip
-        if self.stage.feeds:
+        if self.feeds:
             # what this stage sends on carries how far it has come: the stages it feeds wait for it
             marks = {source_id(self.stage_topic(messages), p): Mark(offset, known.watermark(), known.caught_up())
                      for p, (known, offset) in progress.items()}  # fmt: skip
-            for topic in self.stage.feeds:
+            for topic in self.feeds:
                 output.marks[topic] = marks
                 output.records.setdefault(topic, [])
         await Commit(announce=partial(self._announce, output), store=partial(self._store, output),
@@ -134,7 +136,10 @@ class StageRunner:
 
     async def _keep(self, output: StageOutput) -> None:
         for key, state in output.states.items():
-            self.table[key.encode()] = state
+            if state is None:  # a state the logic deleted (evicted)
+                self.table.pop(key.encode(), None)
+            else:
+                self.table[key.encode()] = state
 
     @staticmethod
     def stage_topic(messages: Sequence[KeyedMessage]) -> str:

@@ -16,6 +16,10 @@ latest event time the stage has seen) is counted as unresolved (`vox_votes_unres
 and credits no one; it stays waiting, up to `MAX_WAITING` votes per content, in case its
 content does arrive. Neither the voter nor anyone else is credited for votes on content that
 never exists.
+
+With the leaders stage on (`VOX_STAGES` has `leaders`), content also knows its topic (a post's,
+a review's category), and every vote on it, its author named or not, goes on to the leaders
+stage as an interaction in that topic (`vox.core.leaders.topic`): a vote names no topic itself.
 """
 
 from __future__ import annotations
@@ -35,22 +39,29 @@ MAX_WAITING = 1000  # votes waiting per unknown content; more are dropped at onc
 RANK_BITS = 24  # positions of emitted signals: offset of the stage's topic, then a rank within it
 RECORDS_FORMAT = 1
 
-# A record: ["c", content, source, offset, at, author] for content, or
-# ["v", content, source, offset, at, event_id, voter, role, vote_type, target_kind] for a vote.
+# A record: ["c", content, source, offset, at, author, topic] for content, or
+# ["v", content, source, offset, at, event_id, voter, role, vote_type, target_kind] for a vote,
+# or, for the leaders stage only, ["t", ... the same ..., author] for a vote naming its author.
 Record = list
+LEADERS_TOPIC = "interactions"  # the leaders stage's (`vox.core.leaders.stage`)
 
 
-def content_records(events: Sequence[Event], positions: Sequence[tuple[int, int]]) -> list[Record]:
+def content_records(events: Sequence[Event], positions: Sequence[tuple[int, int]], leaders: bool = False) -> list[Record]:
     out: list[Record] = []
     for event, (source, offset) in zip(events, positions):
         at = event.occurred_at.timestamp()
         if isinstance(event, (Review, Post)):
             content = event.review_id if isinstance(event, Review) else event.post_id
+            topic = event.category if isinstance(event, Review) else event.topic
             # content by a placeholder identity: its votes credit no author ("")
-            out.append(["c", content, source, offset, at, "" if event.actor_role == ANONYMOUS else event.customer_id])
-        elif isinstance(event, Vote) and not event.target_author_id:
-            out.append(["v", event.target_id, source, offset, at, event.event_id, event.customer_id,
-                        event.actor_role, event.vote_type, event.target_kind])  # fmt: skip
+            out.append(["c", content, source, offset, at, "" if event.actor_role == ANONYMOUS else event.customer_id,
+                        topic])  # fmt: skip
+        elif isinstance(event, Vote) and (leaders or not event.target_author_id):
+            record = [event.event_id, event.customer_id, event.actor_role, event.vote_type, event.target_kind]
+            if event.target_author_id:
+                out.append(["t", event.target_id, source, offset, at, *record, event.target_author_id])
+            else:
+                out.append(["v", event.target_id, source, offset, at, *record])
     return out
 
 
@@ -63,8 +74,11 @@ def content_of(record: Record) -> str:
 
 
 class ContentRouter(NoRecall):
+    def __init__(self, leaders: bool = False):
+        self.leaders = leaders
+
     def records_of(self, events: Sequence[Event], positions: Sequence[tuple[int, int]]) -> list[Record]:
-        return content_records(events, positions)
+        return content_records(events, positions, self.leaders)
 
 
 def vote_signals(vote: Record, author: str, content_at: float | None = None) -> list[S.Signal]:
@@ -83,13 +97,15 @@ def vote_signals(vote: Record, author: str, content_at: float | None = None) -> 
 
 class ContentLogic:
     """States (JSON): {"author": id or null, "at": when the content occurred (absent in states
-    written before it was kept), "offset": applied offset of the stage's topic, "seen": {input
-    source: last input offset}, "waiting": [vote records]}."""
+    written before it was kept), "topic" (absent before it was kept), "offset": applied offset of
+    the stage's topic, "seen": {input source: last input offset}, "waiting": [vote records]}."""
 
-    def __init__(self, config: ScoringConfig):
+    def __init__(self, config: ScoringConfig, leaders: bool = False):
         self.wait_s = config.vote_wait_days * 86_400
+        self.leaders = leaders
         self.states: dict[str, dict] = {}
         self.emitted: list[S.Signal] = []
+        self.interactions: list[list] = []  # votes in their content's topic, for the leaders stage
         self.latest = float("-inf")  # latest event time seen: the clock of the waiting votes
         self.uncounted: dict[str, list[float]] = {}  # keys with waiting votes not yet counted
         self.unresolved = 0
@@ -117,19 +133,36 @@ class ContentLogic:
             self.latest = max(self.latest, record[4])
             if record[0] == "c":
                 state["author"], state["at"] = record[5], record[4]
+                if len(record) > 6:
+                    state["topic"] = record[6]
                 for vote in state["waiting"]:
-                    self._emit(vote_signals(vote, record[5], record[4]))
+                    self._resolve(vote, state)
                 state["waiting"] = []
                 self.uncounted.pop(key, None)
             elif state["author"] is not None:
-                self._emit(vote_signals(record, state["author"], state.get("at")))
+                self._resolve(record, state)
             elif len(state["waiting"]) < MAX_WAITING:
                 state["waiting"].append(record)
-                self.uncounted.setdefault(key, []).append(record[4])
-            else:
+                if record[0] == "v":  # "t" votes were scored at ingest: only their topic waits
+                    self.uncounted.setdefault(key, []).append(record[4])
+            elif record[0] == "v":
                 self.unresolved += 1
         state["offset"] = offset
         return applied
+
+    def _resolve(self, vote: Record, state: dict) -> None:
+        """A vote whose content is known: its signals (if ingest could not resolve it), and its
+        interaction in the content's topic."""
+        author = state["author"] if vote[0] == "v" else vote[10]
+        if vote[0] == "v":
+            self._emit(vote_signals(vote, author, state.get("at")))
+        if self.leaders and author and state.get("topic"):
+            at = vote[4] if state.get("at") is None else max(vote[4], state["at"])
+            source, offset = self._at
+            position = (offset << RANK_BITS) + min(self._rank, (1 << RANK_BITS) - 1)
+            self._rank += 1
+            self.interactions.append([state["topic"], source, position, at, vote[5], "vote", vote[6], vote[7], author,
+                                      vote[8]])  # fmt: skip
 
     def _emit(self, signals: list[S.Signal]) -> None:
         source, offset = self._at
@@ -141,10 +174,13 @@ class ContentLogic:
     def flush(self, keys: Sequence[str]) -> StageOutput:
         self._count_expired()
         keys = list(dict.fromkeys(keys))
-        output = StageOutput(records={"signals": self.emitted} if self.emitted else {},
+        records = {"signals": self.emitted} if self.emitted else {}
+        if self.interactions:
+            records[LEADERS_TOPIC] = self.interactions
+        output = StageOutput(records=records,
                              states={key: to_json(self.states.pop(key)) for key in keys if key in self.states},
                              counts={"votes unresolved": self.unresolved})  # fmt: skip
-        self.emitted = []
+        self.emitted, self.interactions = [], []
         self.unresolved = 0
         self.states.clear()  # the table has them: loaded again when needed
         return output
@@ -171,7 +207,8 @@ class ContentLogic:
         state = from_json(data)
         if state["author"] is not None and forget_key(state["author"]) in forgotten:
             return None
-        kept = [vote for vote in state["waiting"] if forget_key(vote[6]) not in forgotten]
+        kept = [vote for vote in state["waiting"] if forget_key(vote[6]) not in forgotten
+                and (len(vote) <= 10 or forget_key(vote[10]) not in forgotten)]  # fmt: skip
         if len(kept) == len(state["waiting"]):
             return data
         state["waiting"] = kept

@@ -271,7 +271,7 @@ CUSTOMERS: KeyedStage[Signal] = KeyedStage(
 
 
 def _content_logic(settings: "Settings") -> ContentLogic:
-    return ContentLogic(settings.scoring)
+    return ContentLogic(settings.scoring, settings.runs("leaders"))
 
 
 #: Runs before the customers stage (in `vox replay`, whose stages run in the declared order):
@@ -280,12 +280,12 @@ CONTENT: KeyedStage[list] = KeyedStage(
     name="content",
     topic="content",
     table="vox-content",
-    router=lambda settings: ContentRouter(),
+    router=lambda settings: ContentRouter(settings.runs("leaders")),
     logic=_content_logic,
     key_of=content_of,
     pack=pack_content,
     unpack=unpack_content,
-    feeds=("signals",),
+    feeds=("signals", "interactions"),  # the leaders stage's, when it runs
 )
 
 

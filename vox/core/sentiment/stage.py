@@ -18,7 +18,8 @@ from pydantic_core import from_json, to_json
 
 from vox.core.customers.rows import at
 from vox.core.interactions import event_sentiment
-from vox.core.keys import PARTITION_KEY_PREFIX, KeyPartitions, partition_key
+from vox.core.held import HeldKeys
+from vox.core.keys import PARTITION_KEY_PREFIX
 from vox.core.sentiment.config import SentimentConfig
 from vox.core.sentiment.subjects import Alert, Detector, Windows, review_opinion, subject_key, subject_of
 from vox.core.stage import JsonRecords, KeyedStage, NoRecall, StageOutput
@@ -103,38 +104,20 @@ class SubjectState:
 
 
 class SentimentLogic:
-    """Opinions held per subject until the partition's watermark is `lateness_s` past them, then
-    taken in (time, event id) order: windows, detector, alerts. Which subjects hold opinions is
-    a record of the partition (`pending`), changelogged with its states."""
+    """Opinions held per subject until the partition's watermark is `lateness_s` past them
+    (`vox.core.held`), then taken in (time, event id) order: windows, detector, alerts."""
 
     def __init__(self, config: SentimentConfig, partitions: int):
         self.config = config
-        self.partition_of = KeyPartitions(partitions)
+        self.held = HeldKeys(partitions, config.lateness_s)
         self.table: Mapping[bytes, bytes] = {}
-        self.watermarks: dict[int, float] = {}
-        self.pending: dict[int, set[str]] = {}
-        self.pending_stored: dict[int, bytes | None] = {}
         self.states: dict[str, SubjectState] = {}  # decoded this batch
-        self.advanced: set[int] = set()
-        self._keys: dict[int, str] = {}
         self.volumes: dict[str, int] = {}  # opinions taken per subject by this process, for the gauges
         self.recent: dict[str, float] = {}  # each subject's latest window mean
 
-    def pending_key(self, partition: int) -> str:
-        key = self._keys.get(partition)
-        if key is None:
-            key = self._keys[partition] = partition_key("pending", partition, self.partition_of)
-        return key
-
     def advance(self, partition: int, watermark: float, table: Mapping[bytes, bytes]) -> None:
         self.table = table
-        data = table.get(self.pending_key(partition).encode())
-        if partition not in self.pending or self.pending_stored.get(partition) != data:
-            # first seen here, or another worker's since: the table is the truth
-            self.pending[partition] = set(json.loads(data)) if data else set()
-            self.pending_stored[partition] = data
-        self.watermarks[partition] = max(self.watermarks.get(partition, -float("inf")), watermark)
-        self.advanced.add(partition)
+        self.held.advance(partition, watermark, table)
 
     def _state(self, key: str, stored: Callable[[], bytes | None]) -> SubjectState:
         state = self.states.get(key)
@@ -159,7 +142,7 @@ class SentimentLogic:
             applied += 1
         state.offset = offset
         if state.held:
-            self.pending.setdefault(self.partition_of(key), set()).add(key)
+            self.held.hold(key)
         return applied
 
     def flush(self, keys: Sequence[str]) -> StageOutput:
@@ -167,15 +150,12 @@ class SentimentLogic:
         windows: list[tuple] = []
         alerts: list[Alert] = []
         touched = [key for key in dict.fromkeys(keys) if not key.startswith(PARTITION_KEY_PREFIX)]
-        for partition in sorted(self.advanced):
-            cut = self.watermarks[partition] - self.config.lateness_s
-            pending = self.pending.get(partition, set())
-            for key in sorted(pending):
-                state = self._state(key, lambda key=key: self.table.get(key.encode()))
-                if self._release(key, state, cut, windows, alerts):
-                    touched.append(key)
-                if not state.held:
-                    pending.discard(key)
+        for cut, key in self.held.due():
+            state = self._state(key, lambda key=key: self.table.get(key.encode()))
+            if self._release(key, state, cut, windows, alerts):
+                touched.append(key)
+            if not state.held:
+                self.held.settled(key)
         for key in dict.fromkeys(touched):  # those with opinions beyond `max_held` take the earliest now
             state = self.states[key]
             if len(state.held) > self.config.max_held:
@@ -185,11 +165,7 @@ class SentimentLogic:
                 output.counts["opinions taken early"] = output.counts.get("opinions taken early", 0) + 1
         for key in dict.fromkeys(touched):
             output.states[key] = self.states[key].to_bytes()
-        for partition in sorted(self.advanced):  # after the subjects: see CustomerLogic.flush
-            data = json.dumps(sorted(self.pending.get(partition, ()))).encode()
-            if data != self.pending_stored.get(partition):
-                output.states[self.pending_key(partition)] = self.pending_stored[partition] = data
-        self.advanced = set()
+        self.held.save(output)
         self.states = {}
         if windows:
             output.rows.append(("sentiment_windows", WINDOW_COLUMNS, windows))

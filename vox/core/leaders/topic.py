@@ -1,0 +1,201 @@
+"""One topic: its members, its graph, its leaders, and what each interaction changes.
+
+Interactions reach a topic in (time, event id) order (`vox.core.held`), so a topic is a pure
+fold: the same interactions give the same members, graph, PageRank and leaders in every worker
+and in `vox replay`. Leaders are ranked at points of that sequence only (every `rank_every`
+interactions, and on entering a new `rank_interval_minutes` of event time), never at a batch's
+end, which differs between a stream and a replay.
+
+How a vote or a reply inherits its topic: a post names its topic; an answer or a reply is in the
+topic its post names (Stack Exchange: the thread's); a review is in its product's category; a
+vote is in the topic of the content it is on, which the content stage knows
+(`vox.core.customers.content`) and sends on with the vote.
+
+Bounds: at most `max_customers` members per topic; past it, the least active (decayed activity)
+are evicted, down to 95 % of it, leaders never, with their edges (their PageRank mass goes with
+them; their endorsements of others are lost: the cost is on customers endorsed mostly by the
+evicted, who are the least active). At most `max_out_edges` edges per member, the strongest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from vox.core.leaders.config import LeadersConfig
+from vox.core.leaders.graph import Frame, Graph, Vertex
+from vox.core.leaders.members import Member
+from vox.core.leaders.ranking import Standing, choose_leaders, standings
+
+ANONYMOUS = "anonymous"  # a placeholder identity: evidence about others, never a member
+KEEP_AFTER_EVICTION = 0.95
+
+# An interaction: [topic, source, position, at, event id, kind, actor, role, target, detail]
+#   kind "post": target = whom it replies to ("" if no one), detail = [post kind, brand, mentions]
+#   kind "vote": target = the content's author, detail = vote type
+Interaction = list
+
+
+@dataclass
+class Ranked:
+    """What one ranking produced: the standings written as rows, and the changes of leaders."""
+
+    at: float
+    version: int
+    standings: dict[str, Standing]
+    leaders: list[str]
+    entered: list[str] = field(default_factory=list)
+    left: list[str] = field(default_factory=list)
+
+
+class Topic:
+    """The header (JSON): {"members": ids in order of arrival, "origin": the frame's t0, "leaders",
+    "since": interactions since the last ranking, "interval", "version": rankings so far}."""
+
+    def __init__(self, name: str, config: LeadersConfig, header: dict | None = None,
+                 stored: dict[str, dict] | None = None):  # fmt: skip
+        h = header or {}
+        self.name, self.config = name, config
+        self.frame = Frame(config.half_life_days * 86_400, h.get("origin"))
+        self.graph = Graph(config.push_tolerance, config.max_out_edges)
+        self.members: dict[str, Member] = {}
+        for key in h.get("members", []):
+            data = (stored or {}).get(key)
+            if data is None:
+                continue  # a forgotten customer's
+            self.members[key] = Member(data["member"])
+            out, total, p, r = data["vertex"]
+            self.graph.load(key, Vertex(out, total, p, r))
+        self.leaders: list[str] = h.get("leaders", [])
+        self.since: int = h.get("since", 0)
+        self.interval: int | None = h.get("interval")
+        self.version: int = h.get("version", 0)
+        self.dirty: dict[str, None] = {}  # members changed since the last ranking (their rows)
+        self.changed: dict[str, None] = {}  # members changed since `changed_members` (their states)
+        self.evicted: list[str] = []  # since `take_evicted`
+
+    def header(self) -> dict:
+        return {"members": list(self.members), "origin": self.frame.origin, "leaders": self.leaders,
+                "since": self.since, "interval": self.interval, "version": self.version}  # fmt: skip
+
+    def member_state(self, key: str) -> dict:
+        v = self.graph.vertices[key]
+        return {"member": self.members[key].to_dict(), "vertex": [v.out, v.total, v.p, v.r]}
+
+    # -- applying interactions --------------------------------------------------------------
+    def take(self, interaction: Interaction) -> Ranked | None:
+        """Apply one interaction; the ranking it triggered, if any (before it, when it opens a
+        new interval of event time)."""
+        at = interaction[3]
+        ranked = None
+        interval = int(at // (self.config.rank_interval_minutes * 60))
+        if self.interval is not None and interval > self.interval and self.since:
+            ranked = self.rank(at)
+        self.interval = interval if self.interval is None else max(self.interval, interval)
+        self._apply(interaction)
+        self.since += 1
+        if self.since >= self.config.rank_every:
+            ranked = self.rank(at) if ranked is None else ranked  # one ranking per interaction at most
+        return ranked
+
+    def _apply(self, interaction: Interaction) -> None:
+        _, _, _, at, _, kind, actor, role, target, detail = interaction
+        if self.frame.needs_rebase(at):
+            self._rebase(at)
+        grown = self.frame.grown(at)
+        weights = self.config.edge_weights
+        if kind == "post":
+            post_kind, brand, mentions = detail
+            author = self._member(actor, role)
+            author.contributed(post_kind, brand, at, grown)
+            if target and target != actor:
+                other = self._member(target)
+                other.responses += 1
+                author.talk.add(target)
+                other.talk.add(actor)
+                if post_kind == "answer":  # the asker sought the answerer out
+                    author.seekers.add(target)
+                    self.graph.endorse(target, actor, weights["answer"] * grown)
+                else:  # a reply engages with the one replied to
+                    other.seekers.add(actor)
+                    self.graph.endorse(actor, target, weights["reply"] * grown)
+            for mentioned in mentions:
+                if mentioned != actor:
+                    other = self._member(mentioned)
+                    other.seekers.add(actor)
+                    other.talk.add(actor)
+                    author.talk.add(mentioned)
+                    self.graph.endorse(actor, mentioned, weights["mention"] * grown)
+        elif kind == "vote":
+            author = self._member(target)
+            author.recognised(detail, actor, at, grown)
+            if role != ANONYMOUS and actor != target and detail not in ("down", "unhelpful"):
+                self._member(actor, role)
+                self.graph.endorse(actor, target, weights["accept" if detail == "accept" else "vote"] * grown)
+        self.graph.settle()
+        if len(self.members) > self.config.max_customers:
+            self._evict()
+
+    def _member(self, key: str, role: str | None = None) -> Member:
+        member = self.members.get(key)
+        if member is None:
+            member = self.members[key] = Member()
+            self.graph.ensure(key)
+        if role is not None and role != ANONYMOUS:
+            member.role = role  # the latest role a customer acted under in the topic
+        self.dirty[key] = self.changed[key] = None
+        return member
+
+    def _evict(self) -> None:
+        keep = int(self.config.max_customers * KEEP_AFTER_EVICTION)
+        leaders = set(self.leaders)
+        order = sorted((m.decayed.get("activity", 0.0), key) for key, m in self.members.items() if key not in leaders)
+        for _, key in order[: len(self.members) - keep]:
+            del self.members[key]
+            self.graph.remove(key)
+            self.dirty.pop(key, None)
+            self.changed.pop(key, None)
+            self.evicted.append(key)
+
+    def _rebase(self, at: float) -> None:
+        factor = 1 / self.frame.grown(at)
+        self.frame.origin = at
+        self.graph.rescale(factor)
+        for key, member in self.members.items():
+            member.rescale(factor)
+            self.dirty[key] = self.changed[key] = None
+
+    def forget(self, keys: set[str]) -> None:
+        for key in [k for k in self.members if k in keys]:
+            del self.members[key]
+            self.graph.remove(key)
+            self.dirty.pop(key, None)
+            self.changed.pop(key, None)
+        self.leaders = [k for k in self.leaders if k not in keys]
+
+    # -- ranking ----------------------------------------------------------------------------------
+    def rank(self, at: float) -> Ranked:
+        decay = self.frame.decayed
+        wanted = set(self.dirty) | set(self.leaders)
+        standing = standings(self.members, self.graph.centrality, lambda stored: decay(stored, at), self.config,
+                             only=wanted)  # fmt: skip
+        chosen = choose_leaders(self.leaders, standing, self.config)
+        before = set(self.leaders)
+        self.version += 1
+        # rows: the changed members with the evidence to lead, and every leader, old or new
+        rows = {k: s for k, s in standing.items() if (k in wanted and s.candidate) or k in chosen or k in before}
+        ranked = Ranked(at, self.version, rows, chosen,
+                        [c for c in chosen if c not in before], sorted(before - set(chosen)))  # fmt: skip
+        self.leaders = chosen
+        self.since = 0
+        self.dirty = {}
+        return ranked
+
+    def changed_members(self) -> list[str]:
+        """Members whose stored state changed (their graph vertex or their counts)."""
+        keys = [*self.changed, *self.graph.take_dirty()]
+        self.changed = {}
+        return [key for key in dict.fromkeys(keys) if key in self.members]
+
+    def take_evicted(self) -> list[str]:
+        evicted, self.evicted = self.evicted, []
+        return evicted
