@@ -251,23 +251,42 @@ def is_commit(rev: str) -> bool:
                               capture_output=True).returncode  # fmt: skip
 
 
+def alternating(variants: dict[str, tuple[Settings, Path | None]], messages: list, events: int, warmup: int,
+                work: Path, rounds: int, timeout_s: float) -> dict:  # fmt: skip
+    """Workers on the same backlog, in alternating rounds, each with topics of its own: the
+    first variant against the second (settings, and a checkout to run it from or None: this one)."""
+    runs: dict[str, list[float]] = {name: [] for name in variants}
+    for round_ in range(rounds):
+        for name in list(variants)[:: 1 if round_ % 2 == 0 else -1]:
+            settings, source = variants[name]
+            figures = vox_worker(own_topics(settings, messages, work), events, warmup, timeout_s, source)
+            runs[name].append(figures["events"] / figures["seconds"])
+    medians = {name: statistics.median(rates) for name, rates in runs.items()}
+    first, second = list(variants)
+    return {"rounds": rounds, "events_per_s": runs, "median_events_per_s": medians,
+            "ratio": medians[first] / medians[second]}
+
+
 def worker_pair(settings: Settings, messages: list, events: int, warmup: int, work: Path, against: str, rounds: int,
                 timeout_s: float) -> dict:  # fmt: skip
-    """This checkout's worker and `against`'s (a git revision, checked out beside), on the same
-    backlog, in alternating rounds, each with topics of its own."""
+    """This checkout's worker and `against`'s (a git revision, checked out beside)."""
     checkout = work / "against"
     subprocess.run(["git", "worktree", "add", "--detach", "-q", str(checkout), against], cwd=ROOT, check=True)
-    runs: dict[str, list[float]] = {"this": [], against: []}
     try:
-        for round_ in range(rounds):
-            for name, source in (("this", None), (against, checkout))[:: 1 if round_ % 2 == 0 else -1]:
-                figures = vox_worker(own_topics(settings, messages, work), events, warmup, timeout_s, source)
-                runs[name].append(figures["events"] / figures["seconds"])
+        pair = alternating({"this": (settings, None), against: (settings, checkout)}, messages, events, warmup, work,
+                           rounds, timeout_s)  # fmt: skip
     finally:
         subprocess.run(["git", "worktree", "remove", "--force", str(checkout)], cwd=ROOT, check=False)
-    medians = {name: statistics.median(rates) for name, rates in runs.items()}
-    return {"against": against, "rounds": rounds, "events_per_s": runs, "median_events_per_s": medians,
-            "ratio": medians["this"] / medians[against]}
+    return {"against": against, **pair}
+
+
+def stage_cost(settings: Settings, stage: str, messages: list, events: int, warmup: int, work: Path, rounds: int,
+               timeout_s: float) -> dict:  # fmt: skip
+    """The worker with every default stage and without `stage`: what that stage costs."""
+    without = ",".join(name for name in settings.stages.split(",") if name.strip() != stage)
+    pair = alternating({"with": (settings, None), "without": (settings.model_copy(update={"stages": without}), None)},
+                       messages, events, warmup, work, rounds, timeout_s)  # fmt: skip
+    return {"stage": stage, **pair, "cost": 1 - pair["ratio"]}
 
 
 def throughput(settings: Settings, server: LocalClickHouseServer, messages: list, events: int, warmup: int,
@@ -299,10 +318,12 @@ def main(argv: list[str] | None = None) -> dict:
                         "backlog, alternating with this one (the pair of a change)")
     parser.add_argument("--pair-only", action="store_true", help="with --against: only the pair")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of the pair (default 3)")
+    parser.add_argument("--stage-cost", metavar="STAGE", default="leaders", help="the worker with and without this "
+                        "stage, alternating (default leaders; 'none' to skip)")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results.json"))
     args = parser.parse_args(argv)
-    if args.pair_only and not args.against:
-        parser.error("--pair-only needs --against REV")
+    if args.pair_only and not args.against and args.stage_cost == "none":
+        parser.error("--pair-only needs --against REV or --stage-cost STAGE")
     if args.against and not is_commit(args.against):
         parser.error(f"--against {args.against}: not a commit of this repository")  # before any broker starts
     events, query_events = (600, 1500) if args.smoke else (args.events, args.query_events)
@@ -324,6 +345,9 @@ def main(argv: list[str] | None = None) -> dict:
         publish(settings, messages)
         if args.against:
             report["pair"] = worker_pair(settings, messages, events, warmup, work, args.against, args.rounds, max(120.0, events / 500))
+        if args.stage_cost != "none":
+            report["stage_cost"] = stage_cost(settings, args.stage_cost, messages, events, warmup, work,
+                                              1 if args.smoke else args.rounds, max(120.0, events / 500))  # fmt: skip
         if not args.pair_only:
             report.update(measured(settings, server, messages, events, warmup, query_events, work, 2.0 if args.smoke else 20.0))
     finally:
@@ -367,6 +391,11 @@ def render(report: dict) -> str:
         lines.append(f"  worker pair, {pair['rounds']} alternating rounds: this checkout {rates['this']} events/s "
                      f"(median {pair['median_events_per_s']['this']:,.0f}); {pair['against']} {rates[pair['against']]} "
                      f"(median {pair['median_events_per_s'][pair['against']]:,.0f}); ratio {pair['ratio']:.3f}")  # fmt: skip
+    if cost := report.get("stage_cost"):
+        rates = {name: ", ".join(f"{r:,.0f}" for r in values) for name, values in cost["events_per_s"].items()}
+        lines.append(f"  stage {cost['stage']}, {cost['rounds']} alternating rounds: with it {rates['with']} events/s "
+                     f"(median {cost['median_events_per_s']['with']:,.0f}), without {rates['without']} (median "
+                     f"{cost['median_events_per_s']['without']:,.0f}): it costs {cost['cost']:.1%} of the throughput")  # fmt: skip
     if "throughput" not in report:
         return "\n".join(lines)
     lines += ["", f"  {'contender':<14} {'events/s':>10} {'x ceiling':>10} {'CPU s/1k':>9} {'peak RSS':>10}"]

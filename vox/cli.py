@@ -245,6 +245,14 @@ def _sentiment(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _leaders(args: argparse.Namespace, settings: Settings) -> int:
+    from vox.leaders_views import leaders_report
+
+    with _read_only_store(settings) as store:
+        print(leaders_report(store, args.topic))
+    return 0
+
+
 def _alerts(args: argparse.Namespace, settings: Settings) -> int:
     from vox.sentiment_views import alerts_report
 
@@ -323,6 +331,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "subjects of the last 7 days of data, or one subject's timeline.")
     sentiment.add_argument("subject", nargs="?", help="brand:NAME, product:ID, category:NAME or topic:NAME (or the "
                            "name alone when only one kind has it)")
+    leaders = command("leaders", _leaders, "Opinion leaders of each topic: rank, kind, score and the three "
+                      "dimensions (who one is, what one knows, whom one knows) with credibility.")
+    leaders.add_argument("topic", nargs="?", help="one topic (a post's topic, a review's category)")
     alerts = command("alerts", _alerts, "Sentiment shift alerts: the open ones, with their evidence.")
     alerts.add_argument("--all", action="store_true", help="the ended alerts too")
     forget = command("forget", _forget, "Erase a customer from ClickHouse and the scoring state, and drop their "

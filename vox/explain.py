@@ -6,6 +6,7 @@ from vox.errors import VoxError
 from vox.core.customers.config import COMPETENCE_COMPONENTS, IMPLICATION_COMPONENTS
 from vox.clickhouse.store import Store
 from vox.clickhouse.tables import VoxTables
+from vox.leaders_views import leader_lines
 
 MEANING = {
     "c_breadth": "breadth of experience: categories, topics and products engaged",
@@ -68,4 +69,5 @@ def explain_customer(store: Store, customer_id: str) -> str:
     lines.append(f"Recommended action: {row['action']}")
     moves = tables.recent_moves(customer_id)
     lines.append("Recent moves: " + ("; ".join(f"{a} {f} -> {t}" for a, f, t in moves) if moves else "none"))
+    lines.extend(leader_lines(store, customer_id))
     return "\n".join(lines)

@@ -59,6 +59,9 @@ class WorkerMetrics:
         self.watermark = Gauge("vox_event_time_watermark_seconds", "Event time up to which a keyed stage's "
                                "partition has heard from every source (vox.core.progress).", ["stage", "partition"],
                                registry=r)  # fmt: skip
+        self.leader_changes = Counter(
+            "vox_leader_changes", "Customers entering and leaving a topic's opinion leaders (docs/leaders.md).",
+            ["change"], registry=r)  # fmt: skip
         self.sentiment_alerts = Counter(
             "vox_sentiment_alerts", "Sentiment shift alerts, raised and ended (docs/sentiment.md).",
             ["subject_kind", "direction", "status"], registry=r)  # fmt: skip
@@ -82,6 +85,12 @@ class WorkerMetrics:
                 _, status, kind, direction = words
                 self.sentiment_alerts.labels(kind, direction, "raised" if status == "open" else "ended").inc(n)
                 self.sentiment_alerts_open.labels(kind, direction).inc(n if status == "open" else -n)
+
+    def count_leader_changes(self, counts: dict[str, int]) -> None:
+        """A stage's "leaders entered" / "leaders left" counts (`vox.core.leaders.stage`)."""
+        for change in ("entered", "left"):
+            if n := counts.get(f"leaders {change}"):
+                self.leader_changes.labels(change).inc(n)
 
     def show_levels(self, levels: dict[str, float]) -> None:
         """A stage's latest levels of its busiest keys ("kind:name"): those no longer among them

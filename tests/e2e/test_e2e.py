@@ -14,6 +14,7 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 
 from tests.factories import FACTORIES, encode, review
+from vox.core.leaders.config import LeadersConfig
 from vox.core.sentiment.config import SentimentConfig
 from vox.local.broker import LocalKafka
 from vox.settings import Settings, parse_clickhouse_url
@@ -279,7 +280,8 @@ def stream_simulation(kafka_home: Path, chdb_dir: Path, tmp_path: Path, days: in
     settings = settings_for_test(kafka_home, stream_url, tmp_path / "home")
     # the simulator's events arrive up to 600 s late: a subject that waits that long takes every
     # opinion in event-time order, in the stream as in replay (docs/sentiment.md)
-    settings = settings.model_copy(update={"sentiment": SentimentConfig(lateness_s=600)})
+    settings = settings.model_copy(update={"sentiment": SentimentConfig(lateness_s=600),
+                                           "leaders": LeadersConfig(lateness_s=600)})  # the same for a topic
     create_topics(settings)
     names = topic_names(settings)
     producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", linger_ms=10)
@@ -331,6 +333,7 @@ def test_streamed_scores_equal_replay_even_after_a_restart(kafka_home: Path, chd
         assert got[:5] == pytest.approx(expected[:5], abs=2e-3), customer  # Float32 columns
         assert got[5:] == expected[5:], customer
     assert_same_sentiment(stream_url, replay_url)
+    assert_same_leaders(stream_url, replay_url)
 
 
 def test_a_second_worker_joining_and_leaving_mid_stream_loses_nothing(kafka_home: Path, clickhouse_server,
@@ -414,6 +417,7 @@ def test_two_workers_and_replay_place_every_customer_in_the_same_cell(kafka_home
     assert not other, f"{len(other)} customers placed otherwise than replay, e.g. {other[:3]}"
     assert len({cell for cell, *_ in streamed.values()}) >= 6  # the population's cuts, not one cell for all
     assert_same_sentiment(stream_url, replay_url)  # whichever worker held each subject
+    assert_same_leaders(stream_url, replay_url)  # and each topic
 
 
 def assert_same_sentiment(stream_url: str, replay_url: str) -> None:
@@ -424,6 +428,30 @@ def assert_same_sentiment(stream_url: str, replay_url: str) -> None:
     for window, expected in replay_windows.items():
         assert stream_windows[window] == pytest.approx(expected, abs=1e-3), window  # Float32 columns
     assert stream_alerts == replay_alerts
+
+
+def leaders_tables(clickhouse_url: str) -> tuple[dict, set]:
+    """The leaders stage's output: standings by (topic, customer), entries and exits."""
+    with open_store(parse_clickhouse_url(clickhouse_url)) as store:
+        db = store.database
+        standings = store.query(f"SELECT topic, customer_id, is_leader, rank, kind, score, who, what, whom, credibility, "
+                                f"version FROM {db}.opinion_leaders FINAL")  # fmt: skip
+        history = store.query(f"SELECT topic, customer_id, change, rank, toString(at), version "
+                              f"FROM {db}.opinion_leader_history FINAL")  # fmt: skip
+    return ({(r[0], r[1]): (int(r[2]), int(r[3]), r[4], int(r[10]), *map(float, r[5:10])) for r in standings},
+            {(r[0], r[1], r[2], int(r[3]), r[4][:19], int(r[5])) for r in history})
+
+
+def assert_same_leaders(stream_url: str, replay_url: str) -> None:
+    """The leaders stage's standings and leader changes, streamed, equal `vox replay`'s."""
+    (stream_standings, stream_history), (replay_standings, replay_history) = leaders_tables(stream_url), leaders_tables(replay_url)
+    leaders = sum(1 for v in replay_standings.values() if v[0])
+    print(f"leaders: {len(replay_standings)} standings, {leaders} leaders, {len(replay_history)} changes")
+    assert leaders >= 5 and set(stream_standings) == set(replay_standings)
+    for key, expected in replay_standings.items():
+        assert stream_standings[key][:4] == expected[:4], key
+        assert stream_standings[key][4:] == pytest.approx(expected[4:], abs=1e-3), key  # Float32 columns
+    assert stream_history == replay_history
 
 
 def test_a_silent_customer_s_implication_falls_once_the_watermark_passes_the_next_sweep_point(

@@ -116,6 +116,7 @@ class StageRunner:
         self.metrics.votes_unresolved.inc(output.counts.get("votes unresolved", 0))
         self.metrics.applied_early.inc(output.counts.get("signals applied early", 0))
         self.metrics.count_alerts(output.counts)
+        self.metrics.count_leader_changes(output.counts)
         self.metrics.show_levels(output.levels)
         for message in messages:
             self.metrics.mark_processed(message.topic, message.partition, message.offset)
