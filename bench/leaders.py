@@ -87,8 +87,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.leaders", description=__doc__.split("\n\n")[0])
     parser.add_argument("--customers", type=int, default=10_000)
     parser.add_argument("--days", type=int, default=21)
+    parser.add_argument("--tolerance", type=float, default=LeadersConfig().push_tolerance, help="push_tolerance")
     args = parser.parse_args()
-    config = LeadersConfig()
+    config = LeadersConfig(push_tolerance=args.tolerance)
     sim = Simulation(SimConfig(customers=args.customers, days=args.days))
     records = interactions(sim)
     topics: dict[str, Topic] = {}
@@ -131,7 +132,7 @@ def main() -> None:
     costs.sort()
     population = len({c for t in topics.values() for c in t.members})
     result = {
-        "customers": args.customers, "days": args.days, "customers_in_graphs": population,
+        "customers": args.customers, "days": args.days, "push_tolerance": args.tolerance, "customers_in_graphs": population,
         "interactions": len(records), "edges_taken": len(costs),
         "edge_cost_us": {"median": round(1e6 * costs[len(costs) // 2], 1), "p99": round(1e6 * costs[int(len(costs) * 0.99)], 1)},
         "pushes_per_edge": round(sum(t.graph.pushes for t in topics.values()) / len(costs), 2),
@@ -142,7 +143,7 @@ def main() -> None:
         "per_topic": per_topic,
     }  # fmt: skip
     OUT.write_text(json.dumps(result, indent=1) + "\n")
-    print(f"leaders' centrality on the simulator: {args.customers:,} customers, {args.days} days, "
+    print(f"leaders' centrality on the simulator (push tolerance {args.tolerance}): {args.customers:,} customers, {args.days} days, "
           f"{population:,} in the topics' graphs, {len(records):,} interactions, {len(costs):,} edges")
     print(f"  streaming vs exact PageRank, worst topic: top-20 overlap {result['min_top20_overlap']:.2f}, "
           f"Spearman over the top 100 {result['min_spearman_top100']:.4f}")

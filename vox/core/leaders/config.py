@@ -19,7 +19,7 @@ class LeadersConfig(BaseModel):
                                "the least active (decayed) are evicted with their edges.")
     max_out_edges: int = Field(64, ge=4, le=1000, description="Edges kept per customer, the strongest; a weaker "
                                "one is dropped (its weight was a small share of the customer's endorsements).")
-    push_tolerance: float = Field(1e-3, gt=0, le=0.1, description="Residual PageRank left unpushed per "
+    push_tolerance: float = Field(1e-2, gt=0, le=0.1, description="Residual PageRank left unpushed per "
                                   "customer (PageRank summing to about the number of customers): smaller, closer to the "
                                   "exact PageRank of the decayed graph and more pushes per edge.")
     top_k: int = Field(10, ge=1, le=100, description="Leaders per topic.")
@@ -34,8 +34,8 @@ class LeadersConfig(BaseModel):
         default_factory=lambda: {"who": 0.3, "what": 0.3, "whom": 0.4},
         description="Share of each Katz & Lazarsfeld dimension in the leader score (who one is, what one knows, whom "
                     "one knows); credibility multiplies their sum.")
-    expert_what: float = Field(0.75, gt=0, lt=1, description="A leader whose 'what one knows' is at least this "
-                               "is an expert, else a communicator.")
+    expert_what: float = Field(2 / 3, gt=0, lt=1, description="A leader whose 'what one knows' is at least this "
+                               "(2/3: on average twice the candidates' median) is an expert, else a communicator.")
     single_brand_share: float = Field(0.8, gt=0.5, le=1, description="A customer whose posts naming a brand "
                                       "name this one brand at least this often is flagged `single_brand`.")
     lateness_s: float = Field(0.5, ge=0, le=3600, description="Interactions are applied in event-time order once "

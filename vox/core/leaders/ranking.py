@@ -21,8 +21,8 @@ communicator of medium competence, approved 65 % of the time, keeps their credib
 the community mostly votes down loses it. Recognition: m / (m + 1), m the smaller of distinct
 recognisers and distinct days of recognition (one friend voting a hundred times is one
 recogniser: m = 1). Score = credibility x the weighted mean of the dimensions
-(`dimension_weights`). Kind: *expert* when what one knows is at least `expert_what` (about three
-times the candidates' median), else *communicator*: they lead by whom they know and how they
+(`dimension_weights`). Kind: *expert* when what one knows is at least `expert_what` (2/3: on
+average twice the candidates' median), else *communicator*: they lead by whom they know and how they
 engage, with medium competence (seed 003).
 """
 

@@ -181,8 +181,11 @@ class Topic:
         chosen = choose_leaders(self.leaders, standing, self.config)
         before = set(self.leaders)
         self.version += 1
-        # rows: the changed members with the evidence to lead, and every leader, old or new
-        rows = {k: s for k, s in standing.items() if (k in wanted and s.candidate) or k in chosen or k in before}
+        # rows: the changed members with the contributions to lead (staff too: scored, never
+        # ranked), and every leader, old or new
+        least = self.config.min_contributions
+        rows = {k: s for k, s in standing.items()
+                if (k in wanted and self.members[k].contributions() >= least) or k in chosen or k in before}  # fmt: skip
         ranked = Ranked(at, self.version, rows, chosen,
                         [c for c in chosen if c not in before], sorted(before - set(chosen)))  # fmt: skip
         self.leaders = chosen
