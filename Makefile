@@ -1,5 +1,5 @@
 # The two commands of the README. Each installs what it needs first (deploy/setup.sh).
-.PHONY: demo test bench population real sentiment setup clean
+.PHONY: demo test bench population real sentiment leaders setup clean
 
 demo:
 	@deploy/setup.sh
@@ -25,6 +25,12 @@ clean:
 real:
 	@deploy/setup.sh test
 	@.venv/bin/python -m bench.real
+
+# opinion leaders: centrality against exact PageRank on the simulator, leaders on Stack Exchange
+leaders:
+	@deploy/setup.sh test
+	@.venv/bin/python -m bench.leaders
+	@.venv/bin/python -m bench.real_leaders
 
 # text sentiment against people's ratings, shift detection against river, alerts on real reviews
 sentiment:

@@ -103,6 +103,7 @@ def main() -> None:
         if record[5] == "post" and record[9][0] in ("answer", "question"):
             (answers if record[9][0] == "answer" else questions)[record[0]][record[6]] += 1
     staff = {s.id for s in sim.world.staff}
+    end = records[-1][3]
     per_topic, costs = {}, []
     for name in sim.world.topics:
         topic = topics[name]
@@ -122,7 +123,16 @@ def main() -> None:
             ranked = sorted((c for c in measure if c not in staff), key=lambda c: (-measure[c], c))
             return sum(c in planted for c in ranked[:k]) / k
 
+        ranked = topic.rank(end)  # the leaders as of the end of the data
+        kinds = {c: s.kind for c, s in ranked.standings.items()}
+        leaders, communicators = sim.world.leaders[name], sim.world.communicators[name]
         per_topic[name] = {
+            "leaders_found": sum(c in leaders for c in ranked.leaders[: len(leaders)]) / len(leaders),
+            "planted_in_top_k": sum(c in planted for c in ranked.leaders[:k]) / k,
+            "communicators_ranked": {c: ranked.leaders.index(c) + 1 for c in communicators if c in ranked.leaders},
+            "kinds_right": sum(kinds.get(c) == "expert" for c in leaders) + sum(kinds.get(c) == "communicator"
+                                                                                for c in communicators),  # fmt: skip
+            "staff_ranked": [c for c in ranked.leaders if c in staff],
             "customers": len(graph.vertices), "edges": sum(len(v.out) for v in graph.vertices.values()),
             "top20_overlap": len(set(by_exact[:20]) & set(by_stream[:20])) / 20,
             "spearman_top100": round(spearman([exact[c] for c in top100], [graph.centrality(c) for c in top100]), 5),
@@ -136,6 +146,11 @@ def main() -> None:
         "interactions": len(records), "edges_taken": len(costs),
         "edge_cost_us": {"median": round(1e6 * costs[len(costs) // 2], 1), "p99": round(1e6 * costs[int(len(costs) * 0.99)], 1)},
         "pushes_per_edge": round(sum(t.graph.pushes for t in topics.values()) / len(costs), 2),
+        "planted": {"leaders_found_min": min(t["leaders_found"] for t in per_topic.values()),
+                    "planted_in_top_k_mean": round(statistics.mean(t["planted_in_top_k"] for t in per_topic.values()), 3),
+                    "kinds_right": sum(t["kinds_right"] for t in per_topic.values()),
+                    "planted": sum(len(sim.world.leaders[t]) + len(sim.world.communicators[t]) for t in per_topic),
+                    "staff_ranked": sum(len(t["staff_ranked"]) for t in per_topic.values())},
         "min_top20_overlap": min(t["top20_overlap"] for t in per_topic.values()),
         "min_spearman_top100": min(t["spearman_top100"] for t in per_topic.values()),
         "planted_found_mean": {m: round(statistics.mean(t["planted_found"][m] for t in per_topic.values()), 3)
@@ -149,6 +164,10 @@ def main() -> None:
           f"Spearman over the top 100 {result['min_spearman_top100']:.4f}")
     print(f"  cost per edge: median {result['edge_cost_us']['median']} us, p99 {result['edge_cost_us']['p99']} us, "
           f"{result['pushes_per_edge']} pushes per edge")
+    p = result["planted"]
+    print(f"  vox's leaders: planted leaders in the top (number planted) of every topic, worst topic {p['leaders_found_min']:.2f}; "
+          f"leaders and communicators in the top k {p['planted_in_top_k_mean']:.2f} (mean); kind right for "
+          f"{p['kinds_right']} of {p['planted']}; staff ranked {p['staff_ranked']}")
     found = result["planted_found_mean"]
     print(f"  planted leaders and communicators in the top k (mean over topics): PageRank {found['pagerank']:.2f}, "
           f"in-degree {found['in-degree']:.2f}, z-score {found['z-score']:.2f}")

@@ -138,3 +138,22 @@ def test_an_import_that_found_no_event_says_so_and_fails(tmp_path: Path) -> None
     done = vox("import", "amazon-reviews", str(source), "--out", str(out), "--no-progress")
     assert_one_line_error(done, "no event imported", "2 lines that are not JSON", "McAuley JSON-lines")
     assert not out.exists()
+
+
+def test_leaders_and_explain_on_replayed_history(tmp_path: Path) -> None:
+    """`vox leaders` names the leaders `vox replay` found, `vox explain` says which topic a
+    leader leads, and an unknown topic gets one line."""
+    from vox.simulator.generate import SimConfig
+    from vox.simulator.run import write_simulation
+
+    write_simulation(SimConfig(customers=300, days=20, seed=2), tmp_path / "sim", progress=False)
+    env = {"VOX_HOME": str(tmp_path / "home"), "CLICKHOUSE_URL": f"chdb://{tmp_path / 'chdb'}"}
+    assert vox("replay", str(tmp_path / "sim" / "events.jsonl"), env=env, timeout=300).returncode == 0
+    shown = vox("leaders", env=env)
+    assert shown.returncode == 0, shown.stderr
+    first = next(line.split() for line in shown.stdout.splitlines() if line.strip().startswith("1 "))
+    customer, kind = first[1], first[2]
+    assert kind in ("expert", "communicator")
+    explained = vox("explain", customer, env=env)
+    assert explained.returncode == 0 and "Leads " in explained.stdout and kind in explained.stdout, explained.stdout
+    assert_one_line_error(vox("leaders", "no-such-topic", env=env), "no leaders in topic 'no-such-topic'")

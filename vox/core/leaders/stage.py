@@ -244,6 +244,8 @@ def leader_message(topic: str, ranked: Ranked, customer: str, change: str) -> by
     return to_json(row)
 
 
+_STANDING = "rank UInt16, score Float32, kind {label}, who Float32, what Float32, whom Float32, credibility Float32"
+
 #: Its tables, applied as a migration (a built-in stage's tables are part of the schema)
 DDL = (
     # Latest standing per topic and customer (version: the topic's rankings so far).
@@ -252,13 +254,7 @@ DDL = (
         topic String,
         customer_id String,
         is_leader UInt8,
-        rank UInt16,
-        score Float32,
-        kind {label},
-        who Float32,
-        what Float32,
-        whom Float32,
-        credibility Float32,
+        %s,
         candidate UInt8,
         flags Array(String),
         %s,
@@ -267,25 +263,19 @@ DDL = (
         version UInt64
     ) ENGINE = ReplacingMergeTree(version)
     ORDER BY (topic, customer_id)
-    """ % ",\n        ".join([f"{c} Float32" for c in COMPONENTS] + [f"{c}_part Float32" for c in COMPONENTS]),
+    """ % (_STANDING, ",\n        ".join([f"{c} Float32" for c in COMPONENTS] + [f"{c}_part Float32" for c in COMPONENTS])),
     # Every entry into and exit from a topic's leaders.
     """
     CREATE TABLE IF NOT EXISTS {db}.opinion_leader_history (
         topic String,
         customer_id String,
         change {label},
-        rank UInt16,
-        score Float32,
-        kind {label},
-        who Float32,
-        what Float32,
-        whom Float32,
-        credibility Float32,
+        %s,
         at {ts},
         version UInt64
     ) ENGINE = ReplacingMergeTree(version)
     ORDER BY (topic, at, customer_id, change)
-    """,
+    """ % _STANDING,
     """
     CREATE VIEW IF NOT EXISTS {db}.current_leaders AS
     SELECT topic, rank, customer_id, kind, score, who, what, whom, credibility, flags, ranked_at
