@@ -28,8 +28,8 @@ class LeadersConfig(BaseModel):
                                  "or sought them out in the topic before they may lead it.")
     margin: float = Field(0.1, ge=0, le=1, description="Hysteresis: a newcomer displaces the weakest leader only "
                           "with a score this share above theirs; a leader leaves when below (1 - margin) of the bar.")
-    rank_every: int = Field(200, ge=1, description="A topic's leaders are ranked again after this many interactions ...")
-    rank_interval_minutes: int = Field(15, ge=1, description="... or when event time enters a new interval of this length.")
+    rank_every: int = Field(100, ge=1, description="A topic's leaders are ranked again after this many interactions ...")
+    rank_interval_minutes: int = Field(360, ge=1, description="... or when event time enters a new interval of this length.")
     dimension_weights: dict[str, float] = Field(
         default_factory=lambda: {"who": 0.3, "what": 0.3, "whom": 0.4},
         description="Share of each Katz & Lazarsfeld dimension in the leader score (who one is, what one knows, whom "

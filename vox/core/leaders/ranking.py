@@ -102,10 +102,11 @@ def flags_of(member: Member, config: LeadersConfig) -> tuple[str, ...]:
 
 
 def standings(members: Mapping[str, Member], centrality: Callable[[str], float], decayed: Callable[[float], float],
-              config: LeadersConfig, only: set[str] | None = None) -> dict[str, Standing]:  # fmt: skip
+              config: LeadersConfig, only: set[str] | None = None, candidates: set[str] | None = None) -> dict[str, Standing]:  # fmt: skip
     """The standing of every member (with `only`: of the candidates and those), against the
-    topic's candidates."""
-    candidates = {key for key, m in members.items() if is_candidate(m, config)}
+    topic's candidates (found among the members unless given)."""
+    if candidates is None:
+        candidates = {key for key, m in members.items() if is_candidate(m, config)}
     wanted = members.keys() if only is None else candidates | {k for k in only if k in members}
     raws = {key: raw_components(members[key], centrality(key), decayed) for key in wanted}
     medians = {name: median([raws[key][name] for key in candidates]) for name in RELATIVE}

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from vox.core.leaders.config import LeadersConfig
 from vox.core.leaders.graph import Frame, Graph, Vertex
 from vox.core.leaders.members import Member
-from vox.core.leaders.ranking import Standing, choose_leaders, standings
+from vox.core.leaders.ranking import Standing, choose_leaders, is_candidate, standings
 
 ANONYMOUS = "anonymous"  # a placeholder identity: evidence about others, never a member
 KEEP_AFTER_EVICTION = 0.95
@@ -65,6 +65,9 @@ class Topic:
             self.members[key] = Member(data["member"])
             out, total, p, r = data["vertex"]
             self.graph.load(key, Vertex(out, total, p, r))
+        # the members with the evidence to lead: kept up to date at each ranking, from the members
+        # changed since the last (a ranking never walks every member of a big topic)
+        self.candidates: set[str] = {key for key, m in self.members.items() if is_candidate(m, config)}
         self.leaders: list[str] = h.get("leaders", [])
         self.since: int = h.get("since", 0)
         self.interval: int | None = h.get("interval")
@@ -154,6 +157,7 @@ class Topic:
             self.graph.remove(key)
             self.dirty.pop(key, None)
             self.changed.pop(key, None)
+            self.candidates.discard(key)
             self.evicted.append(key)
 
     def _rebase(self, at: float) -> None:
@@ -170,14 +174,20 @@ class Topic:
             self.graph.remove(key)
             self.dirty.pop(key, None)
             self.changed.pop(key, None)
+            self.candidates.discard(key)
         self.leaders = [k for k in self.leaders if k not in keys]
 
     # -- ranking ----------------------------------------------------------------------------------
     def rank(self, at: float) -> Ranked:
         decay = self.frame.decayed
         wanted = set(self.dirty) | set(self.leaders)
+        for key in self.dirty:
+            if is_candidate(self.members[key], self.config):
+                self.candidates.add(key)
+            else:
+                self.candidates.discard(key)
         standing = standings(self.members, self.graph.centrality, lambda stored: decay(stored, at), self.config,
-                             only=wanted)  # fmt: skip
+                             only=wanted, candidates=self.candidates)  # fmt: skip
         chosen = choose_leaders(self.leaders, standing, self.config)
         before = set(self.leaders)
         self.version += 1
