@@ -1,5 +1,6 @@
-"""The leaders' centrality: streaming PageRank (dynamic push) against an exact computation on the
-same decayed graph, its cost per edge, and why PageRank rather than in-degree or the z-score.
+"""The leaders' centrality: streaming PageRank (warm-started push at each ranking) against an
+exact computation on the same decayed graph, its cost per edge, and why PageRank rather than
+in-degree or the z-score.
 
 The simulator's population (10,000 customers by default, planted leaders and communicators in
 every topic, staff the busiest accounts) is folded topic by topic through `vox.core.leaders.topic`
@@ -8,7 +9,9 @@ content stage resolves it). Then, per topic:
 
 * top-20 overlap and Spearman over the exact top 100, streaming against `exact_pagerank` (power
   iteration to 1e-12 on the topic's graph as it stands: the same decayed weights);
-* the cost of each edge (`Graph.endorse`, pushes included): median and p99 in microseconds;
+* the cost of each edge: its own (`Graph.endorse`) plus its share of the refresh that follows it
+  (`Graph.refresh` at the next ranking, divided among the edges since the last): median and p99 in
+  microseconds, and the refreshes' own times;
 * precision at k of the planted leaders and communicators (k = how many are planted) when customers
   are ranked by PageRank, by in-degree (distinct customers with an edge to them) and by the
   z-score of Zhang, Ackerman and Adamic (2007) over answers and questions: which measure of
@@ -38,16 +41,29 @@ OUT = Path(__file__).with_name("leaders.json")
 
 
 class TimedGraph(Graph):
-    """A graph that times every edge it takes."""
+    """A graph that times every edge it takes and every refresh, and charges each edge its share
+    of the refresh after it."""
 
     def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
         super().__init__(*args, **kwargs)
         self.costs: list[float] = []
+        self.refreshes: list[float] = []
+        self._pending: list[float] = []  # the edges since the last refresh
 
     def endorse(self, source: str, target: str, weight: float) -> None:
         start = time.perf_counter()
         super().endorse(source, target, weight)
-        self.costs.append(time.perf_counter() - start)
+        self._pending.append(time.perf_counter() - start)
+
+    def refresh(self) -> None:
+        start = time.perf_counter()
+        super().refresh()
+        spent = time.perf_counter() - start
+        self.refreshes.append(spent)
+        if self._pending:
+            share = spent / len(self._pending)
+            self.costs.extend(cost + share for cost in self._pending)
+            self._pending = []
 
 
 def interactions(sim: Simulation) -> list[list]:
@@ -104,11 +120,13 @@ def main() -> None:
             (answers if record[9][0] == "answer" else questions)[record[0]][record[6]] += 1
     staff = {s.id for s in sim.world.staff}
     end = records[-1][3]
-    per_topic, costs = {}, []
+    per_topic, costs, refreshes = {}, [], []
     for name in sim.world.topics:
         topic = topics[name]
         graph = topic.graph
+        ranked = topic.rank(end)  # the leaders as of the end of the data (PageRank refreshed)
         costs.extend(graph.costs)
+        refreshes.extend(graph.refreshes)
         exact = exact_pagerank(graph)
         by_exact = sorted(exact, key=lambda k: (-exact[k], k))
         by_stream = sorted(graph.vertices, key=lambda k: (-graph.centrality(k), k))
@@ -123,7 +141,6 @@ def main() -> None:
             ranked = sorted((c for c in measure if c not in staff), key=lambda c: (-measure[c], c))
             return sum(c in planted for c in ranked[:k]) / k
 
-        ranked = topic.rank(end)  # the leaders as of the end of the data
         kinds = {c: s.kind for c, s in ranked.standings.items()}
         leaders, communicators = sim.world.leaders[name], sim.world.communicators[name]
         per_topic[name] = {
@@ -146,6 +163,8 @@ def main() -> None:
         "interactions": len(records), "edges_taken": len(costs),
         "edge_cost_us": {"median": round(1e6 * costs[len(costs) // 2], 1), "p99": round(1e6 * costs[int(len(costs) * 0.99)], 1)},
         "pushes_per_edge": round(sum(t.graph.pushes for t in topics.values()) / len(costs), 2),
+        "refresh_ms": {"median": round(1e3 * sorted(refreshes)[len(refreshes) // 2], 2),
+                       "p99": round(1e3 * sorted(refreshes)[int(len(refreshes) * 0.99)], 2), "count": len(refreshes)},
         "planted": {"leaders_found_min": min(t["leaders_found"] for t in per_topic.values()),
                     "planted_in_top_k_mean": round(statistics.mean(t["planted_in_top_k"] for t in per_topic.values()), 3),
                     "kinds_right": sum(t["kinds_right"] for t in per_topic.values()),
@@ -162,8 +181,9 @@ def main() -> None:
           f"{population:,} in the topics' graphs, {len(records):,} interactions, {len(costs):,} edges")
     print(f"  streaming vs exact PageRank, worst topic: top-20 overlap {result['min_top20_overlap']:.2f}, "
           f"Spearman over the top 100 {result['min_spearman_top100']:.4f}")
-    print(f"  cost per edge: median {result['edge_cost_us']['median']} us, p99 {result['edge_cost_us']['p99']} us, "
-          f"{result['pushes_per_edge']} pushes per edge")
+    print(f"  cost per edge, its share of the refresh included: median {result['edge_cost_us']['median']} us, p99 {result['edge_cost_us']['p99']} us, "
+          f"{result['pushes_per_edge']} pushes per edge; {result['refresh_ms']['count']:,} refreshes (one per ranking), "
+          f"median {result['refresh_ms']['median']} ms, p99 {result['refresh_ms']['p99']} ms")
     p = result["planted"]
     print(f"  vox's leaders: planted leaders in the top (number planted) of every topic, worst topic {p['leaders_found_min']:.2f}; "
           f"leaders and communicators in the top k {p['planted_in_top_k_mean']:.2f} (mean); kind right for "

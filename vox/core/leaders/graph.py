@@ -1,4 +1,4 @@
-"""A topic's interaction graph and its PageRank, kept up to date edge by edge.
+"""A topic's interaction graph and its PageRank, brought up to date at each ranking.
 
 Edges point from who seeks or recognises to whom is sought or recognised (the asker to the one
 who answered, a voter to the author, a replier to the one replied to, a mention to the one
@@ -12,20 +12,24 @@ is the stored one scaled by a single factor, and PageRank, which only sees each 
 relative to it exactly as decay would make it; the frame is rescaled now and then
 (`Frame.rebase`), which changes no PageRank.
 
-**PageRank by dynamic push** (forward push with signed residuals, as in Zhang, Lofgren and Goel,
-"Approximate personalized PageRank on dynamic graphs", KDD 2016, for the global vector). The
-exact x solves x = s + alpha P^T x, with s = 1 - alpha per customer and P each customer's
-endorsement shares (a customer who endorses no one keeps their mass: the walk stops). We keep an
-estimate p and a residual r with the invariant r = s - p + alpha P^T p, so x = p + (I - alpha
-P^T)^-1 r: pushing a residual (p[u] += r[u], its alpha share spread to u's endorsees) keeps the
-invariant and shrinks r. A new customer adds s to its residual; a change of u's row of P
-changes r only at u's endorsees, by alpha p[u] (new share - old share); then residuals above the
-tolerance are pushed. Cost per edge: u's out-degree (bounded by `max_out`) plus the pushes it
-triggers, a handful on a settled graph (bench.leaders measures it). Every |r| ends below the
-tolerance, so the total error, summed over customers, is at most n tolerance / (1 - alpha).
+**PageRank by warm-started push** (forward push with signed residuals, as in Zhang, Lofgren and
+Goel, "Approximate personalized PageRank on dynamic graphs", KDD 2016, for the global vector).
+The exact x solves x = s + alpha P^T x, with s = 1 - alpha per customer and P each customer's
+endorsement shares (a customer who endorses no one keeps their mass: the walk stops). From an
+estimate p, the residual r = s - p + alpha P^T p says how far p is from x (x = p + (I - alpha
+P^T)^-1 r); pushing a residual (p[u] += r[u], its alpha share spread to u's endorsees) shrinks
+it. An edge only changes its source's row (O(1), bounded by `max_out`); centrality is read only
+when a topic is ranked, so `refresh` then starts from the previous ranking's p, recomputes r on
+the graph as it stands (O(edges)) and pushes every residual above the tolerance: the work is
+proportional to what changed since, not to the graph (bench.leaders measures it). Pushing after
+every edge (the dynamic method proper) gives the same p at a ranking but must store every
+residual it moves, a hundred customers' states per edge here: the changelog, not the arithmetic,
+made it the worker's bottleneck. After a refresh every |r| is below the tolerance, so the total
+error, summed over customers, is at most n tolerance / (1 - alpha).
 
-Iteration order never depends on Python's per-process hash seed (dicts, never sets, and sorted
-where a removal walks an index): two processes applying the same edges hold the same bits.
+Only p is kept between rankings (r follows from p and the graph), and iteration order never
+depends on Python's per-process hash seed (dicts, never sets, sorted where a removal walks an
+index): a process that read the topic back computes the same bits as one that never stopped.
 """
 
 from __future__ import annotations
@@ -62,7 +66,7 @@ class Vertex:
     __slots__ = ("out", "total", "p", "r")
 
     def __init__(self, out: dict[str, float] | None = None, total: float | None = None, p: float = 0.0,
-                 r: float = 1 - ALPHA):  # fmt: skip
+                 r: float = 0.0):  # fmt: skip
         self.out: dict[str, float] = out if out is not None else {}
         self.total = sum(self.out.values()) if total is None else total
         self.p, self.r = p, r
@@ -73,9 +77,8 @@ class Graph:
         self.tolerance, self.max_out, self.alpha = tolerance, max_out, alpha
         self.vertices: dict[str, Vertex] = {}
         self.into: dict[str, dict[str, None]] = {}  # who endorses each vertex (insertion-ordered: no hash seed)
-        self.dirty: dict[str, None] = {}  # vertices whose row, p or r changed since `take_dirty`
-        self.pushes = 0  # pushes done, for the benchmark's cost per edge
-        self._queue: deque[str] = deque()  # vertices whose residual may be above the tolerance
+        self.dirty: dict[str, None] = {}  # vertices whose row changed since `take_dirty`
+        self.pushes = 0  # pushes done, for the benchmark
 
     # -- building -------------------------------------------------------------------------
     def load(self, key: str, vertex: Vertex) -> None:
@@ -88,25 +91,27 @@ class Graph:
     def ensure(self, key: str) -> Vertex:
         vertex = self.vertices.get(key)
         if vertex is None:
-            vertex = self.vertices[key] = Vertex(r=1 - self.alpha)  # its teleport mass, not pushed yet
+            vertex = self.vertices[key] = Vertex()  # p 0 until the next refresh
             self.into.setdefault(key, {})
             self.dirty[key] = None
-            self._queue.append(key)
         return vertex
 
     def endorse(self, source: str, target: str, weight: float) -> None:
-        """Add `weight` (in the frame's units) to the edge source -> target, and settle PageRank."""
+        """Add `weight` (in the frame's units) to the edge source -> target."""
         if source == target or weight <= 0:
             return
         u = self.ensure(source)
         self.ensure(target)
-        row = dict(u.out)
+        row = u.out
+        if target not in row:
+            self.into.setdefault(target, {})[source] = None
         row[target] = row.get(target, 0.0) + weight
+        u.total += weight
         if len(row) > self.max_out:
             weakest = min(row, key=lambda k: (row[k], k))
-            del row[weakest]
-        self._set_row(source, row)
-        self._settle()
+            u.total -= row.pop(weakest)
+            self.into[weakest].pop(source, None)
+        self.dirty[source] = None
 
     def remove(self, key: str) -> None:
         """Drop a vertex and every edge to or from it (eviction, a forgotten customer)."""
@@ -114,18 +119,14 @@ class Graph:
         if z is None:
             return
         for source in sorted(self.into.get(key, {})):
-            row = dict(self.vertices[source].out)
-            row.pop(key, None)
-            self._set_row(source, row)
-        if z.total > 0 and z.p:
-            for target, w in z.out.items():
-                self._add_residual(target, -self.alpha * z.p * w / z.total)
+            u = self.vertices[source]
+            u.total -= u.out.pop(key, 0.0)
+            self.dirty[source] = None
         for target in z.out:
             self.into.get(target, {}).pop(key, None)
         del self.vertices[key]
         self.into.pop(key, None)
         self.dirty.pop(key, None)
-        self._settle()
 
     def rescale(self, factor: float) -> None:
         """Every weight times `factor` (a frame rebase): shares, hence PageRank, unchanged."""
@@ -137,60 +138,38 @@ class Graph:
 
     # -- PageRank -----------------------------------------------------------------------------
     def centrality(self, key: str) -> float:
+        """PageRank as of the last `refresh`."""
         vertex = self.vertices.get(key)
         return 0.0 if vertex is None else vertex.p
 
-    def _set_row(self, key: str, row: dict[str, float]) -> None:
-        u = self.vertices[key]
-        old, old_total = u.out, u.total
-        total = sum(row.values())
-        if u.p:
-            scale = self.alpha * u.p
-            for target in {**old, **row}:
-                before = old.get(target, 0.0) / old_total if old_total > 0 else 0.0
-                after = row.get(target, 0.0) / total if total > 0 else 0.0
-                if after != before:
-                    self._add_residual(target, scale * (after - before))
-        for target in old:
-            if target not in row:
-                self.into[target].pop(key, None)
-        for target in row:
-            if target not in old:
-                self.into.setdefault(target, {})[key] = None
-        u.out, u.total = row, total
-        self.dirty[key] = None
-
-    def _add_residual(self, key: str, amount: float) -> None:
-        vertex = self.vertices.get(key)
-        if vertex is not None:
-            vertex.r += amount
-            self.dirty[key] = None
-            self._queue.append(key)
-
-    def _settle(self) -> None:
-        queue, tolerance, alpha = self._queue, self.tolerance, self.alpha
-        vertices, dirty = self.vertices, self.dirty
+    def refresh(self) -> None:
+        """Bring p to the graph as it stands, from p as it was: residuals recomputed, pushed."""
+        alpha, tolerance, s = self.alpha, self.tolerance, 1 - self.alpha
+        vertices = self.vertices
+        for vertex in vertices.values():
+            vertex.r = s - vertex.p
+        for vertex in vertices.values():
+            if vertex.total > 0 and vertex.p:
+                share = alpha * vertex.p / vertex.total
+                for target, w in vertex.out.items():
+                    vertices[target].r += share * w
+        queue = deque(key for key, v in vertices.items() if abs(v.r) > tolerance)
         while queue:
             key = queue.popleft()
-            u = vertices.get(key)
-            if u is None or abs(u.r) <= tolerance:
+            u = vertices[key]
+            if abs(u.r) <= tolerance:
                 continue
             mass, u.r = u.r, 0.0
             u.p += mass
-            dirty[key] = None
             self.pushes += 1
             if u.total > 0:
                 share = alpha * mass / u.total
                 for target, w in u.out.items():
                     v = vertices[target]
+                    before = abs(v.r) > tolerance
                     v.r += share * w
-                    dirty[target] = None
-                    if abs(v.r) > tolerance:
+                    if not before and abs(v.r) > tolerance:
                         queue.append(target)
-
-    def settle(self) -> None:
-        """Push what is queued (a vertex `ensure`d without an edge yet)."""
-        self._settle()
 
     def take_dirty(self) -> list[str]:
         keys = list(self.dirty)

@@ -7,9 +7,10 @@ header until event time passes them (`vox.core.held`), then are taken in (time, 
 order.
 
 State: a topic is a header (its members in order, its leaders, the held interactions, offsets)
-under the topic's name, and one entry per member (counts, sketches, graph vertex: about 1-2 KB)
-under a key of the same partition (`member_key`): a batch writes only the members it changed,
-never a whole topic. A process decodes a topic once and keeps it; when the header in the table
+under the topic's name, one entry per member (counts, sketches, edges: about 1-2 KB) under a key
+of the same partition (`member_key`), and the topic's PageRank as of its last ranking (one
+entry, written at rankings only): a batch writes only the members it changed, never a whole
+topic. A process decodes a topic once and keeps it; when the header in the table
 is not the one it wrote (another worker had the partition since), it reads the topic again.
 """
 
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 
 RECORDS_FORMAT = 1
 MEMBER_MARK = "\x1f"  # between topic and customer in a member's key (no id or label holds a control character)
+PAGERANK = "\x00pagerank"  # the "customer" of a topic's PageRank entry (no customer id starts with NUL)
 
 LEADER_COLUMNS = ("topic", "customer_id", "is_leader", "rank", "score", "kind", "who", "what", "whom",
                   "credibility", "candidate", "flags", *(f"{c}" for c in COMPONENTS),
@@ -120,7 +122,8 @@ class LeadersLogic:
                 data = self.table.get(self.member_key(key, customer).encode())
                 if data is not None:
                     stored[customer] = from_json(data)
-            topic = self.topics[key] = Topic(key, self.config, header.topic, stored)
+            data = self.table.get(self.member_key(key, PAGERANK).encode())
+            topic = self.topics[key] = Topic(key, self.config, header.topic, stored, from_json(data) if data else None)
         return topic
 
     def apply(self, key: str, records: list[Interaction], source: int, offset: int,
@@ -177,6 +180,9 @@ class LeadersLogic:
                 output.states[self.member_key(key, customer)] = to_json(topic.member_state(customer))
             for customer in topic.take_evicted():
                 output.states[self.member_key(key, customer)] = None
+            if topic.ranked_since_saved:
+                output.states[self.member_key(key, PAGERANK)] = to_json(topic.pagerank())
+                topic.ranked_since_saved = False
             header.data = output.states[key] = header.to_bytes(topic)  # after its members: see CustomerLogic.flush
         self.held.save(output)
         if rankings:
@@ -203,6 +209,10 @@ class LeadersLogic:
         with no entry) and from its held interactions."""
         if MEMBER_MARK in key:
             customer = key.split(MEMBER_MARK)[1]
+            if customer == PAGERANK:
+                ranks = from_json(data)
+                kept = {c: p for c, p in ranks.items() if forget_key(c) not in forgotten}
+                return data if len(kept) == len(ranks) else to_json(kept)
             return None if forget_key(customer) in forgotten else data
         header = Header(data)
         members = header.topic.get("members", [])

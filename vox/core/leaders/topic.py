@@ -52,7 +52,7 @@ class Topic:
     "since": interactions since the last ranking, "interval", "version": rankings so far}."""
 
     def __init__(self, name: str, config: LeadersConfig, header: dict | None = None,
-                 stored: dict[str, dict] | None = None):  # fmt: skip
+                 stored: dict[str, dict] | None = None, pagerank: dict[str, float] | None = None):  # fmt: skip
         h = header or {}
         self.name, self.config = name, config
         self.frame = Frame(config.half_life_days * 86_400, h.get("origin"))
@@ -63,8 +63,8 @@ class Topic:
             if data is None:
                 continue  # a forgotten customer's
             self.members[key] = Member(data["member"])
-            out, total, p, r = data["vertex"]
-            self.graph.load(key, Vertex(out, total, p, r))
+            out, total = data["vertex"]
+            self.graph.load(key, Vertex(out, total, (pagerank or {}).get(key, 0.0)))
         # the members with the evidence to lead: kept up to date at each ranking, from the members
         # changed since the last (a ranking never walks every member of a big topic)
         self.candidates: set[str] = {key for key, m in self.members.items() if is_candidate(m, config)}
@@ -75,6 +75,7 @@ class Topic:
         self.dirty: dict[str, None] = {}  # members changed since the last ranking (their rows)
         self.changed: dict[str, None] = {}  # members changed since `changed_members` (their states)
         self.evicted: list[str] = []  # since `take_evicted`
+        self.ranked_since_saved = False  # PageRank moved: its entry is to be written
 
     def header(self) -> dict:
         return {"members": list(self.members), "origin": self.frame.origin, "leaders": self.leaders,
@@ -82,7 +83,11 @@ class Topic:
 
     def member_state(self, key: str) -> dict:
         v = self.graph.vertices[key]
-        return {"member": self.members[key].to_dict(), "vertex": [v.out, v.total, v.p, v.r]}
+        return {"member": self.members[key].to_dict(), "vertex": [v.out, v.total]}
+
+    def pagerank(self) -> dict[str, float]:
+        """PageRank as of the last ranking, kept in one entry per topic (written at rankings only)."""
+        return {key: v.p for key, v in self.graph.vertices.items() if v.p}
 
     # -- applying interactions --------------------------------------------------------------
     def take(self, interaction: Interaction) -> Ranked | None:
@@ -134,7 +139,6 @@ class Topic:
             if role != ANONYMOUS and actor != target and detail not in ("down", "unhelpful"):
                 self._member(actor, role)
                 self.graph.endorse(actor, target, weights["accept" if detail == "accept" else "vote"] * grown)
-        self.graph.settle()
         if len(self.members) > self.config.max_customers:
             self._evict()
 
@@ -179,6 +183,8 @@ class Topic:
 
     # -- ranking ----------------------------------------------------------------------------------
     def rank(self, at: float) -> Ranked:
+        self.graph.refresh()
+        self.ranked_since_saved = True
         decay = self.frame.decayed
         wanted = set(self.dirty) | set(self.leaders)
         for key in self.dirty:
@@ -204,7 +210,7 @@ class Topic:
         return ranked
 
     def changed_members(self) -> list[str]:
-        """Members whose stored state changed (their graph vertex or their counts)."""
+        """Members whose stored state changed (their edges or their counts)."""
         keys = [*self.changed, *self.graph.take_dirty()]
         self.changed = {}
         return [key for key in dict.fromkeys(keys) if key in self.members]
