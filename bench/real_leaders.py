@@ -8,7 +8,8 @@ gives accepted and upvoted answers in that tag then.
   up vote or acceptance in the second part; they are ordered by those votes (an acceptance
   counts as one), and the truth set is all of them.
 * Precision at 10 of each ranking computed on the first part: vox (its leaders by rank, then
-  its other candidates by score, so that every method names 10), and three baselines on the
+  its other candidates by score, so that every method names 10), the same keeping only those of
+  kind expert (those vox says lead by what they know), and three baselines on the
   same first part: answer count in the tag, in-degree (distinct users with an interaction towards
   them in the tag: answered, replied to, mentioned, voted for or accepted by a known user), and
   the z-score of Zhang, Ackerman and Adamic (2007), (a - q) / sqrt(a + q) over answers and
@@ -62,18 +63,20 @@ class LatestLeaders:
                 self.latest[key] = record
 
 
-def vox_rankings(first_part: Path) -> dict[str, list[str]]:
+def vox_rankings(first_part: Path) -> dict[str, dict[str, list[str]]]:
     tables = LatestLeaders()
     settings = Settings(stages="vox.core.customers.stage:CONTENT,leaders", leaders=LeadersConfig(top_k=K))
     replay_file(first_part, tables, settings, progress=False, write_interactions=False)  # type: ignore[arg-type]
     by_topic: dict[str, list[dict]] = defaultdict(list)
     for (topic, _), row in tables.latest.items():
         by_topic[topic].append(row)
-    rankings = {}
+    rankings: dict[str, dict[str, list[str]]] = {"vox": {}, "vox experts": {}}
     for topic, rows in by_topic.items():
         leaders = sorted((r for r in rows if r["is_leader"]), key=lambda r: r["rank"])
         others = sorted((r for r in rows if not r["is_leader"] and r["candidate"]), key=lambda r: (-r["score"], r["customer_id"]))
-        rankings[topic] = [r["customer_id"] for r in leaders + others]
+        rankings["vox"][topic] = [r["customer_id"] for r in leaders + others]
+        # the same, experts only: vox's answer to "who will give accepted and upvoted answers"
+        rankings["vox experts"][topic] = [r["customer_id"] for r in leaders + others if r["kind"] == "expert"]
     return rankings
 
 
@@ -137,20 +140,20 @@ def main() -> None:
         first.write_bytes(b"\n".join(line for line, e in zip(lines, events) if e.occurred_at < SPLIT) + b"\n")
         early = [e for e in events if e.occurred_at < SPLIT]
         staff = {e.customer_id for e in events if e.actor_role == "staff"}
-        rankings = {"vox": vox_rankings(first), **baselines(early, staff)}
+        rankings = {**vox_rankings(first), **baselines(early, staff)}
     relevant = truth(events)
     tags = sorted(t for t, users in relevant.items() if len(users) >= MIN_TRUTH)
     per_tag = {t: {name: round(precision(r.get(t, []), relevant[t]), 2) for name, r in rankings.items()} for t in tags}
     mean = {name: round(sum(per_tag[t][name] for t in tags) / len(tags), 3) for name in rankings}
     result = {"split": SPLIT.isoformat(), "k": K, "tags": len(tags), "precision_at_10": mean,
               "vox_over_baseline": {name: round(mean["vox"] / mean[name] - 1, 3) if mean[name] else None
-                                    for name in rankings if name != "vox"},
+                                    for name in rankings if not name.startswith("vox")},
               "per_tag": per_tag, "truth_sizes": {t: len(relevant[t]) for t in tags}}  # fmt: skip
     OUT.write_text(json.dumps(result, indent=1) + "\n")
     print(f"Stack Exchange quantumcomputing, split {SPLIT:%Y-%m-%d}: {len(tags)} tags with >= {MIN_TRUTH} users "
           "credited for answers after the split")  # fmt: skip
     for name, value in mean.items():
-        gain = "" if name == "vox" else f"   vox {result['vox_over_baseline'][name]:+.0%}"
+        gain = "" if name.startswith("vox") else f"   vox {result['vox_over_baseline'][name]:+.0%}"
         print(f"  precision at 10, {name:<13} {value:.3f}{gain}")
     print(f"-> {OUT}")
 
