@@ -358,15 +358,23 @@ def test_a_second_worker_joining_and_leaving_mid_stream_loses_nothing(kafka_home
         finally:
             second.stop()
         first.wait_settled(timeout_s=180)
+
+        def stored_progress() -> int:
+            with open_store(parse_clickhouse_url(url)) as store:
+                return sum(o for _, _, o in store.query(
+                    f"SELECT topic, partition, max(next_offset) FROM {store.database}.ingest_progress "
+                    f"WHERE topic IN ({', '.join(repr(t) for t in names.inputs)}) GROUP BY topic, partition"))  # fmt: skip
+
+        # the running worker saves its watermarks every second: they reach the end of every
+        # partition without relying on how fast it shuts down (a stop over 30 s is a kill)
+        deadline = time.monotonic() + 30
+        while stored_progress() < total and time.monotonic() < deadline:
+            time.sleep(0.5)
     finally:
         first.stop()
     counts = table_counts(url)
     assert counts["interactions"] == counts["distinct_events"] == total
-    with open_store(parse_clickhouse_url(url)) as store:  # the stored watermarks reached the end of every partition
-        progress = dict(((t, p), o) for t, p, o in store.query(
-            f"SELECT topic, partition, max(next_offset) FROM {store.database}.ingest_progress "
-            f"WHERE topic IN ({', '.join(repr(t) for t in names.inputs)}) GROUP BY topic, partition"))  # fmt: skip
-    assert sum(progress.values()) == total
+    assert stored_progress() == total  # the stored watermarks reached the end of every partition
 
 
 def sentiment_tables(clickhouse_url: str) -> tuple[dict, dict]:
