@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 PYTHON=${PYTHON:-python3}
 
-say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+# bold only on a terminal: in a CI log or a pipe, escape codes are noise
+if [ -t 1 ]; then say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }; else say() { printf '[setup] %s\n' "$*"; }; fi
 
 need_apt=()
 command -v java >/dev/null || need_apt+=(openjdk-17-jre-headless)

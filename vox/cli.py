@@ -57,23 +57,51 @@ def _db(args: argparse.Namespace, settings: Settings) -> int:
     from vox.clickhouse.store import open_store
 
     with open_store(settings.clickhouse) as store:
-        applied = migrate(store)
-    for migration in applied:
+        report = migrate(store)
+    for migration in report.applied:
         print(f"applied {migration.version}: {migration.name}")
+    if report.restored:  # said, not hidden: their rows are gone (a replay brings them back)
+        print(f"re-created missing {', '.join(report.restored)} (a re-created table holds only what "
+              "other tables could refill: replay the input topics or `vox replay` a history file for the rest)")  # fmt: skip
     print(f"{settings.clickhouse.describe()}: schema at version {MIGRATIONS[-1].version}")
     return 0
 
 
 def _sql(args: argparse.Namespace, settings: Settings) -> int:
-    from vox.clickhouse.analyst import QueryLimits, checked_statement, run_analyst_query
-    from vox.clickhouse.store import open_store
+    from vox.clickhouse.analyst import QueryLimits, analyst_output, checked_statement
+    from vox.clickhouse.analyst_store import analyst_store
+    from vox.clickhouse.formats import FORMATS
 
-    checked_statement(args.query)  # refuse before opening the store
-    with open_store(settings.clickhouse) as store:
-        rows = run_analyst_query(store, args.query, QueryLimits(settings.query_max_seconds, settings.query_max_rows))
-    for row in rows:
-        print("\t".join("" if value is None else str(value) for value in row))
+    query = _query_text(args)
+    checked_statement(query)  # refuse before opening the store
+    fmt = args.format or ("pretty" if sys.stdout.isatty() else "tsv")
+    with analyst_store(settings) as store:
+        output = analyst_output(store, query, QueryLimits(settings.query_max_seconds, settings.query_max_rows),
+                                FORMATS[fmt])  # fmt: skip
+    sys.stdout.buffer.write(output)
+    sys.stdout.flush()
     return 0
+
+
+def _query_text(args: argparse.Namespace) -> str:
+    """The query: the argument, `--file FILE`, or standard input (`-` or `--file -`)."""
+    if args.file is not None and args.query is not None:
+        raise _ArgumentError("give the query as an argument or with --file, not both")
+    source = args.file if args.file is not None else args.query
+    if source is None:
+        raise _ArgumentError("no query: give one as an argument, with --file FILE, or on standard input with -")
+    if source == "-" or (args.file == "-"):
+        return sys.stdin.read()
+    if args.file is not None:
+        try:
+            return Path(args.file).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise VoxError(f"cannot read the query from {args.file}: {getattr(exc, 'strerror', None) or exc}") from None
+    return source
+
+
+class _ArgumentError(VoxError):
+    """A wrong combination of arguments: exit 2, as argparse's own errors."""
 
 
 def _forget(args: argparse.Namespace, settings: Settings) -> int:
@@ -114,7 +142,7 @@ def _produce(args: argparse.Namespace, settings: Settings) -> int:
 
     if Path(args.file).is_file() and Path(args.file).stat().st_size == 0:
         raise VoxError(f"nothing to publish: {args.file} is empty")
-    report = produce_file(Path(args.file), settings, fallback_topic=args.topic, progress=not args.no_progress)
+    report = produce_file(Path(args.file), settings, fallback_topic=args.topic, progress=_shows_progress(args))
     if not report.published and not report.unroutable and not report.failed:
         raise VoxError(f"nothing published: {args.file} holds no line")
     print(report.summary())
@@ -144,16 +172,21 @@ def _simulate(args: argparse.Namespace, settings: Settings) -> int:
                        invalid_rate=args.invalid_rate, duplicate_rate=args.duplicate_rate,
                        late_rate=args.late_rate, shifts=args.shifts)  # fmt: skip
     if args.rate is not None:
-        counts = publish_simulation(config, settings, args.rate, progress=not args.no_progress)
+        counts = publish_simulation(config, settings, args.rate, progress=_shows_progress(args))
         print(f"published {counts['published']} messages ({counts['events']} events, {counts['duplicates']} "
               f"resent, {counts['late']} late, {counts['invalid']} invalid)")  # fmt: skip
         return 0
-    truth = write_simulation(config, Path(args.out), progress=not args.no_progress)
+    truth = write_simulation(config, Path(args.out), progress=_shows_progress(args))
     counts = truth["counts"]
     print(f"wrote {Path(args.out) / 'events.jsonl'}: {counts['events']} events, {counts['duplicates']} resent, "
           f"{counts['late']} late, {counts['invalid']} invalid; ground truth in {Path(args.out) / 'truth.json'}")  # fmt: skip
     print("customers per cell: " + ", ".join(f"{cell} {n}" for cell, n in truth["cells"].items()))
     return 0
+
+
+def _shows_progress(args: argparse.Namespace) -> bool:
+    """Progress bars only on a terminal: in a log or a pipe they are carriage returns and noise."""
+    return not args.no_progress and sys.stderr.isatty()
 
 
 def _writable(out: Path) -> None:
@@ -171,14 +204,14 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
             raise VoxError(f"{dump} is not a directory: give the folder holding Posts.xml, Votes.xml, ...")
         out = Path(args.out or f"{dump.resolve().name}.events.jsonl")
         _writable(out)
-        report = import_stackexchange(dump, out, site=args.site, progress=not args.no_progress)
+        report = import_stackexchange(dump, out, site=args.site, progress=_shows_progress(args))
     else:
         from vox.importers.amazon import import_amazon_reviews
 
         source = Path(args.path)
         out = Path(args.out or re.sub(r"(\.jsonl?|\.json)?(\.gz)?$", "", source.name) + ".events.jsonl")
         _writable(out)
-        report = import_amazon_reviews(source, out, category=args.category, progress=not args.no_progress)
+        report = import_amazon_reviews(source, out, category=args.category, progress=_shows_progress(args))
     if not report.written:
         what = "the McAuley JSON-lines format (one review object per line)" if args.source != "stackexchange" \
             else "a Stack Exchange dump (Posts.xml, Users.xml, Votes.xml, Comments.xml)"  # fmt: skip
@@ -203,7 +236,7 @@ def _replay(args: argparse.Namespace, settings: Settings) -> int:
     with open_store(settings.clickhouse) as store:
         migrate(store, declared_stages(settings))
         heap.settle()
-        report = replay_file(path, VoxTables(store), settings, progress=not args.no_progress,
+        report = replay_file(path, VoxTables(store), settings, progress=_shows_progress(args),
                              write_interactions=not args.scores_only)  # fmt: skip
     print(report.summary())
     if not report.events and not report.resent:
@@ -215,48 +248,36 @@ def _replay(args: argparse.Namespace, settings: Settings) -> int:
 
 def _explain(args: argparse.Namespace, settings: Settings) -> int:
     from vox.explain import explain_customer
-    from vox.clickhouse.store import open_store
+    from vox.clickhouse.analyst_store import analyst_store
 
-    with open_store(settings.clickhouse) as store:
+    with analyst_store(settings) as store:
         print(explain_customer(store, args.customer_id))
     return 0
 
 
-def _read_only_store(settings: Settings):  # noqa: ANN202 - a context manager of a Store
-    """A store for what analysts read: read-only and bounded, as `vox sql`."""
-    from contextlib import contextmanager
-
-    from vox.clickhouse.store import open_store
-
-    @contextmanager
-    def opened():  # noqa: ANN202
-        with open_store(settings.clickhouse) as store:
-            store.make_read_only(settings.query_max_seconds, settings.query_max_rows)
-            yield store
-
-    return opened()
-
-
 def _sentiment(args: argparse.Namespace, settings: Settings) -> int:
+    from vox.clickhouse.analyst_store import analyst_store
     from vox.sentiment_views import subject_timeline, subjects_overview
 
-    with _read_only_store(settings) as store:
+    with analyst_store(settings) as store:
         print(subject_timeline(store, args.subject) if args.subject else subjects_overview(store))
     return 0
 
 
 def _leaders(args: argparse.Namespace, settings: Settings) -> int:
+    from vox.clickhouse.analyst_store import analyst_store
     from vox.leaders_views import leaders_report
 
-    with _read_only_store(settings) as store:
+    with analyst_store(settings) as store:
         print(leaders_report(store, args.topic))
     return 0
 
 
 def _alerts(args: argparse.Namespace, settings: Settings) -> int:
+    from vox.clickhouse.analyst_store import analyst_store
     from vox.sentiment_views import alerts_report
 
-    with _read_only_store(settings) as store:
+    with analyst_store(settings) as store:
         print(alerts_report(store, include_ended=args.all))
     return 0
 
@@ -346,8 +367,14 @@ def build_parser() -> argparse.ArgumentParser:
     topics.add_argument("action", choices=["create"], help="what to do")
     db = command("db", _db, "Apply ClickHouse migrations (idempotent; the worker also does it at start).")
     db.add_argument("action", choices=["migrate"], help="what to do")
-    sql = command("sql", _sql, "Run a read-only query on vox's ClickHouse and print the rows (tab-separated).")
-    sql.add_argument("query", help="a SELECT / WITH / SHOW / DESCRIBE statement")
+    sql = command("sql", _sql, "Run one read-only, bounded query on vox's ClickHouse and print the result "
+                  "(through the worker while it holds the embedded chDB).")
+    sql.add_argument("query", nargs="?", help="a SELECT / WITH / SHOW / DESCRIBE statement; - reads it from "
+                     "standard input")  # fmt: skip
+    sql.add_argument("--file", "-f", help="read the query from this file (- for standard input)")
+    sql.add_argument("--format", choices=["pretty", "tsv", "csv", "jsonl"], help="output: a table (default on a "
+                     "terminal), TSV with a header line (default otherwise), CSV with a header, or JSON lines; "
+                     "values escaped by ClickHouse's formats (TSV: \\N for NULL, \\t and \\n inside values)")  # fmt: skip
     produce = command("produce", _produce, "Publish a JSON-lines file of events, each to its family's topic.")
     produce.add_argument("file", help="JSON-lines file, one event per line")
     produce.add_argument("--topic", help="publish lines with no recognisable family here instead of skipping them")
@@ -403,6 +430,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings()
         return args.handler(args, settings)
+    except _ArgumentError as exc:
+        print(f"vox {args.command}: {exc} (see `vox {args.command} --help`)", file=sys.stderr)
+        return 2
     except VoxError as exc:
         print(f"vox: {exc}", file=sys.stderr)
         return 1

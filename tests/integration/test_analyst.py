@@ -62,4 +62,4 @@ def test_vox_sql_refuses_in_one_line(tmp_path) -> None:
     assert_one_line_error(done, "one statement at a time")
     done = vox("sql", "SELECT * FROM file('/etc/passwd', 'TSV', 'line String')", env=env)
     assert_one_line_error(done, "vox sql is read-only")
-    assert vox("sql", "SELECT 40 + 2", env=env).stdout == "42\n"
+    assert vox("sql", "SELECT 40 + 2 AS answer", env=env).stdout == "answer\n42\n"

@@ -13,9 +13,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Callable, TypeVar
 
 from vox.errors import VoxError
+from vox.clickhouse.formats import FORMATS
 from vox.clickhouse.store import Store
+
+T = TypeVar("T")
 
 READ_ONLY_WORDS = {"SELECT", "WITH", "SHOW", "DESCRIBE", "DESC", "EXISTS", "EXPLAIN"}
 _LITERAL = re.compile(
@@ -54,10 +58,23 @@ def checked_statement(sql: str) -> str:
 
 def run_analyst_query(store: Store, sql: str, limits: QueryLimits) -> list[tuple]:
     """Rows of one checked, read-only, bounded query. The store stays read-only afterwards."""
+    return _guarded(store, sql, limits, store.query)
+
+
+def analyst_output(store: Store, sql: str, limits: QueryLimits, fmt: str) -> bytes:
+    """The same query's result in a ClickHouse output format (`vox.clickhouse.formats.FORMATS`)."""
+    if fmt not in FORMATS.values():
+        raise QueryRefused(f"unknown format {fmt!r}: one of {', '.join(FORMATS)}")
+    return _guarded(store, sql, limits, lambda statement: store.query_formatted(statement, fmt))
+
+
+def _guarded(store: Store, sql: str, limits: QueryLimits, run: Callable[[str], T]) -> T:
     statement = checked_statement(sql)
     store.make_read_only(limits.max_seconds, limits.max_rows)
     try:
-        return store.query(statement)
+        return run(statement)
+    except QueryRefused:
+        raise
     except VoxError as exc:
         raise QueryRefused(_plain_refusal(str(exc), limits)) from None
 

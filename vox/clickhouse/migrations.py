@@ -13,6 +13,7 @@ rebalance), and `FINAL` gives a guaranteed answer at query time.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Sequence
 
 from dataclasses import dataclass
@@ -358,18 +359,22 @@ def applied_versions(store: Store) -> set[int]:
     return {int(row[0]) for row in store.query(f"SELECT DISTINCT version FROM {store.database}.schema_migrations")}
 
 
-def migrate(store: Store, stages: Sequence["KeyedStage"] = ()) -> list[Migration]:
-    """Apply the migrations not yet recorded, then create the tables of these keyed stages that
-    do not exist yet (their own `CREATE TABLE IF NOT EXISTS`); return the migrations applied now."""
+@dataclass(frozen=True)
+class MigrationReport:
+    applied: list[Migration]  # migrations applied now
+    restored: list[str]  # tables and views re-created because they were missing (their rows are gone)
+
+
+def migrate(store: Store, stages: Sequence["KeyedStage"] = ()) -> MigrationReport:
+    """Apply the migrations not yet recorded, re-create what the schema should hold and does
+    not (`restore_missing`), then create the tables of these keyed stages that do not exist yet
+    (their own `CREATE TABLE IF NOT EXISTS`)."""
     done = applied_versions(store)
     applied = []
     for migration in MIGRATIONS:
         if migration.version in done:
             continue
-        for table, column, kind in migration.columns:
-            if not store.scalar(f"SELECT count() FROM system.columns WHERE database = '{store.database}' "
-                                f"AND table = '{table}' AND name = '{column}'"):  # fmt: skip
-                store.execute(f"ALTER TABLE {store.database}.{table} ADD COLUMN {column} {kind}")
+        _add_columns(store, migration)
         for statement in migration.statements:
             store.execute(store.render(statement))
         store.execute(
@@ -377,7 +382,52 @@ def migrate(store: Store, stages: Sequence["KeyedStage"] = ()) -> list[Migration
             f"SELECT {migration.version}, '{migration.name}', now()"
         )
         applied.append(migration)
+    restored = restore_missing(store)
     for stage in stages:
         for statement in stage.ddl:
             store.execute(store.render(statement))
-    return applied
+    return MigrationReport(applied, restored)
+
+
+_CREATED = re.compile(r"CREATE\s+(?:MATERIALIZED\s+)?(?:TABLE|VIEW)\s+IF\s+NOT\s+EXISTS\s+\{db\}\.(\w+)", re.I)
+_FILLED = re.compile(r"^\s*INSERT\s+INTO\s+\{db\}\.(\w+)", re.I)  # a backfill from other tables
+_DROPPED = re.compile(r"DROP\s+TABLE\s+IF\s+EXISTS\s+\{db\}\.(\w+)", re.I)
+
+
+def schema_objects() -> list[str]:
+    """The tables and views the migrations leave, in the order they create them."""
+    objects: dict[str, None] = {}
+    for migration in MIGRATIONS:
+        for statement in migration.statements:
+            if dropped := _DROPPED.search(statement):
+                objects.pop(dropped.group(1), None)
+            elif created := _CREATED.search(statement):
+                objects[created.group(1)] = None
+    return list(objects)
+
+
+def restore_missing(store: Store) -> list[str]:
+    """Re-create the tables and views a recorded migration made and someone dropped since (a
+    version number alone would say the schema is complete): each with the statement that made
+    it and its backfill (event_keys from interactions), then the columns later migrations added.
+    Returns what was re-created (rows no backfill can bring back are gone)."""
+    present = {name for (name,) in store.query(f"SELECT name FROM system.tables WHERE database = '{store.database}'")}
+    missing = [name for name in schema_objects() if name not in present]
+    if not missing:
+        return []
+    for migration in MIGRATIONS:
+        _add_columns(store, migration)
+        for statement in migration.statements:
+            target = _CREATED.search(statement) or _FILLED.search(statement)
+            if target and target.group(1) in missing:
+                store.execute(store.render(statement))
+    return missing
+
+
+def _add_columns(store: Store, migration: Migration) -> None:
+    for table, column, kind in migration.columns:
+        exists = store.scalar(f"SELECT count() FROM system.tables WHERE database = '{store.database}' "
+                              f"AND name = '{table}'")  # fmt: skip
+        if int(exists or 0) and not store.scalar(f"SELECT count() FROM system.columns WHERE database = "
+                                                 f"'{store.database}' AND table = '{table}' AND name = '{column}'"):  # fmt: skip
+            store.execute(f"ALTER TABLE {store.database}.{table} ADD COLUMN {column} {kind}")

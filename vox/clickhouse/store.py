@@ -87,6 +87,10 @@ class Store:
     def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         raise NotImplementedError
 
+    def query_formatted(self, sql: str, fmt: str) -> bytes:
+        """The result written in a ClickHouse output format (`vox.clickhouse.formats.FORMATS`)."""
+        raise NotImplementedError
+
     def close(self) -> None:
         raise NotImplementedError
 
@@ -127,12 +131,18 @@ class ChdbStore(Store):
         self.dialect = Dialect(parse_version(self._run("SELECT version()", "TSV").strip()))
 
     def _run(self, sql: str, fmt: str = "CSV") -> str:
+        return self._run_bytes(sql, fmt).decode("utf-8")
+
+    def _run_bytes(self, sql: str, fmt: str) -> bytes:
         try:
             result = self._session.query(sql, fmt)
         except Exception as exc:
             self._drain()  # embedded: never unreachable, so every failure is a refusal
             raise RefusedError(f"ClickHouse (chDB) rejected a query: {_first_line(exc)}") from exc
-        return result.bytes().decode("utf-8") if result is not None else ""
+        return result.bytes() if result is not None else b""
+
+    def query_formatted(self, sql: str, fmt: str) -> bytes:
+        return self._run_bytes(sql, fmt)  # the engine's own writer and escaping
 
     def _drain(self) -> None:
         """chDB 26.9 keeps what a failed query had written (its result header, for one) and
@@ -191,12 +201,9 @@ class ServerStore(Store):
             ) from exc
         self.dialect = Dialect(parse_version(version))
 
-    def _call(self, sql: str, rows: Sequence[Sequence[Any]] | None = None) -> list[tuple]:
+    def _call(self, sql: str, *params: Any, **options: Any) -> Any:
         try:
-            if rows is None:
-                return self._client.execute(sql)
-            self._client.execute(sql, rows)
-            return []
+            return self._client.execute(sql, *params, **options)
         except Exception as exc:
             if _unreachable(exc):
                 raise UnreachableError(f"ClickHouse at {self.target.host}:{self.target.port} is unreachable: "
@@ -208,6 +215,13 @@ class ServerStore(Store):
 
     def query(self, sql: str) -> list[tuple]:
         return self._call(sql)
+
+    def query_formatted(self, sql: str, fmt: str) -> bytes:
+        from vox.clickhouse.formats import format_rows
+
+        # the native protocol returns values, not text: written by vox, as ClickHouse would
+        rows, columns = self._call(sql, with_column_types=True)
+        return format_rows(fmt, [name for name, _ in columns], [kind for _, kind in columns], rows)
 
     def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         if rows:

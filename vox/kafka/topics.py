@@ -74,8 +74,22 @@ def admin_client(servers: str, timeout_s: float = 10.0):
         ) from None
 
 
+@dataclass(frozen=True)
+class TopicMismatch:
+    """An existing topic whose partition count differs from VOX_TOPIC_PARTITIONS."""
+
+    topic: str
+    partitions: int
+    keyed: bool  # a keyed stage's topic: its records go to partition hash(key) % VOX_TOPIC_PARTITIONS
+
+    def describe(self, wanted: int) -> str:
+        return f"exists with {self.partitions} partitions, not VOX_TOPIC_PARTITIONS={wanted}"
+
+
 def create_topics(settings: Settings) -> dict[str, str]:
-    """Create every vox topic that does not exist yet; return topic -> 'created' | 'exists'."""
+    """Create every vox topic that does not exist yet; return topic -> 'created' | 'exists' | how
+    an existing one differs. Raise if a keyed stage's topic has another partition count than
+    VOX_TOPIC_PARTITIONS: its keys would be looked for in the wrong partitions."""
     from kafka.admin import NewTopic
     from kafka.errors import KafkaError, TopicAlreadyExistsError
 
@@ -85,10 +99,21 @@ def create_topics(settings: Settings) -> dict[str, str]:
     admin = admin_client(bootstrap(settings), settings.kafka_timeout_s)
     try:
         existing = set(admin.list_topics())
-        outcome = {}
-        for topic in dict.fromkeys([*topic_names(settings).all, *stage_topics]):
+        wanted = list(dict.fromkeys([*topic_names(settings).all, *stage_topics]))
+        # checked before creating any: new topics beside mismatched ones would only add to the mess
+        mismatches = _partition_mismatches(admin, [t for t in wanted if t in existing], set(stage_topics),
+                                           settings.topic_partitions)  # fmt: skip
+        keyed = [m for m in mismatches if m.keyed]
+        if keyed:
+            counts = sorted({m.partitions for m in keyed})
+            listed = "; ".join(", ".join(sorted(m.topic for m in keyed if m.partitions == n)) + f" {n}" for n in counts)
+            raise VoxError(f"the keyed stages' topics must have VOX_TOPIC_PARTITIONS={settings.topic_partitions} "
+                           f"partitions; they have: {listed}. Set VOX_TOPIC_PARTITIONS to their count (Kafka "
+                           "cannot repartition a topic in place)")  # fmt: skip
+        outcome = {m.topic: m.describe(settings.topic_partitions) for m in mismatches}
+        for topic in wanted:
             if topic in existing:
-                outcome[topic] = "exists"
+                outcome.setdefault(topic, "exists")
                 continue
             try:
                 admin.create_topics(
@@ -99,6 +124,14 @@ def create_topics(settings: Settings) -> dict[str, str]:
                 outcome[topic] = "exists"
             except KafkaError as exc:
                 raise VoxError(f"cannot create topic {topic}: {exc}") from None
-        return outcome
+        return {topic: outcome[topic] for topic in wanted}
     finally:
         admin.close()
+
+
+def _partition_mismatches(admin, topics: list[str], keyed: set[str], wanted: int) -> list[TopicMismatch]:  # noqa: ANN001
+    if not topics:
+        return []
+    described = admin.describe_topics(topics)
+    return [TopicMismatch(d["name"], len(d["partitions"]), d["name"] in keyed) for d in described
+            if len(d["partitions"]) != wanted]  # fmt: skip

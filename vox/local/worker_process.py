@@ -7,7 +7,6 @@ as an operator would, and read its progress the way Prometheus would.
 from __future__ import annotations
 
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -32,9 +31,21 @@ def scrape(url: str) -> str | None:
         return None
 
 
+def lag_samples(text: str) -> list[tuple[str, str, float]]:
+    """(partition, topic, lag) of every vox_consumer_lag sample in Prometheus text format."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    return [(sample.labels["partition"], sample.labels["topic"], sample.value)
+            for family in text_string_to_metric_families(text) if family.name == "vox_consumer_lag"
+            for sample in family.samples]  # fmt: skip
+
+
 def metric_total(text: str, name: str) -> float:
-    """Sum of every sample of a counter in Prometheus text format."""
-    return sum(float(value) for value in re.findall(rf"^{name}_total(?:{{[^}}]*}})? (\S+)$", text, re.MULTILINE))
+    """Sum of every sample of a counter in Prometheus text format (prometheus_client's parser)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    return sum(sample.value for family in text_string_to_metric_families(text) if family.name == name
+               for sample in family.samples if sample.name == f"{name}_total")  # fmt: skip
 
 
 class WorkerProcess:
@@ -91,7 +102,7 @@ class WorkerProcess:
     def lag_summary(self) -> str:
         """`topic/partition=lag` for every partition with work left, from /metrics."""
         text = scrape(self.metrics_url) or ""
-        lags = re.findall(r'^vox_consumer_lag{partition="(\d+)",topic="([^"]+)"} (\S+)$', text, re.MULTILINE)
+        lags = lag_samples(text)
         behind = [f"{topic}/{partition}={float(lag):.0f}" for partition, topic, lag in lags if float(lag) > 0]
         return ", ".join(behind) or ("none" if lags else "not reported yet")
 
@@ -140,9 +151,7 @@ def wait_all_settled(workers: list[WorkerProcess], timeout_s: float = DRAIN_TIME
                 raise VoxError(f"the worker stopped unexpectedly; see {worker.log_path}: {worker._log_tail()}")
         if time.monotonic() > deadline:
             raise VoxError(f"the worker did not catch up within {timeout_s:.0f} s")
-        lags = [lag for worker in workers
-                for lag in re.findall(r'^vox_consumer_lag{partition="(\d+)",topic="([^"]+)"} (\S+)$',
-                                      scrape(worker.metrics_url) or "", re.MULTILINE)]  # fmt: skip
+        lags = [lag for worker in workers for lag in lag_samples(scrape(worker.metrics_url) or "")]
         reported = {(topic, int(partition)) for partition, topic, _ in lags}
         # a partition not fetched yet has no lag figure: every input partition must be there
         topics = {topic for _, topic, _ in lags}

@@ -22,6 +22,7 @@ import signal
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Sequence
@@ -31,12 +32,16 @@ from aiokafka import ConsumerRecord
 from aiokafka.errors import IllegalStateError
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from vox.clickhouse.analyst import QueryLimits, analyst_output
+from vox.clickhouse.analyst_store import DATABASE_HEADER, MAX_QUERY_BYTES
+from vox.clickhouse.formats import FORMATS
 from vox.clickhouse.store import Store
 from vox.clickhouse.tables import VoxTables
 from vox.core import progress
 from vox.core.keys import KeyPartitions, source_id
 from vox.core.stage import KeyedStage
 from vox.core.triage import RawMessage, Rejection
+from vox.errors import VoxError
 from vox.forget import load_forgotten
 from vox.kafka.holes import read_hole
 from vox.kafka.topics import bootstrap, ingest_group, topic_names
@@ -170,7 +175,7 @@ class Worker:
                                partial(read_hole, bootstrap(self.settings)), **extra)  # fmt: skip
 
 
-def build_app(settings: Settings, store: Store, metrics: WorkerMetrics) -> faust.App:
+def build_app(settings: Settings, store: Store, metrics: WorkerMetrics, analyst: Store | None = None) -> faust.App:
     app = faust_app(settings)
     health = Health(settings.stall_timeout_s, settings.stall_exit_s, started_at=time.monotonic())
 
@@ -185,7 +190,7 @@ def build_app(settings: Settings, store: Store, metrics: WorkerMetrics) -> faust
     add_ingest(worker, [route for route in routes if route is not None])
     add_forgotten_refresh(worker)
     add_timers(worker)
-    add_pages(worker)
+    add_pages(worker, analyst)
     app.vox_worker = worker  # type: ignore[attr-defined] - `run_worker` closes the sink and reads the failure
     return app
 
@@ -395,7 +400,12 @@ def add_timers(worker: Worker) -> None:
     app.timer(interval=LAG_REPORT_INTERVAL_S)(report_lag)
 
 
-def add_pages(worker: Worker) -> None:
+CONTENT_TYPES = {"pretty": "text/plain", "tsv": "text/tab-separated-values", "csv": "text/csv",
+                 "jsonl": "application/x-ndjson", "json": "application/json"}  # fmt: skip
+
+
+def add_pages(worker: Worker, analyst: Store | None = None) -> None:
+    """/metrics, /healthz and, with an analyst connection, /sql (see below)."""
     async def metrics_page(web, request):  # noqa: ANN001 - Faust's view signature
         # the exposition format's content type with its version, as Prometheus negotiates it
         return web.bytes(worker.metrics.render(), headers={"Content-Type": CONTENT_TYPE_LATEST})
@@ -406,3 +416,44 @@ def add_pages(worker: Worker) -> None:
 
     worker.app.page("/metrics")(metrics_page)
     worker.app.page("/healthz")(healthz)
+    if analyst is not None:
+        add_sql_page(worker, analyst)
+
+
+def add_sql_page(worker: Worker, analyst: Store) -> None:
+    """/sql: analysts' queries while the worker runs (on chDB no other process may open the data).
+    `GET /sql?query=...&format=tsv` or `POST /sql?format=tsv` with the query as the body; the
+    answer is ClickHouse's own output format, or 400 with the reason on one line. The connection
+    is the analyst path's (`vox.clickhouse.analyst`): read-only at the engine level and bounded by
+    VOX_QUERY_MAX_SECONDS and VOX_QUERY_MAX_ROWS; its own thread, so writes never wait for it."""
+    limits = QueryLimits(worker.settings.query_max_seconds, worker.settings.query_max_rows)
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vox-analyst")
+    served = {DATABASE_HEADER: worker.settings.clickhouse.describe()}
+
+    async def answer(view: faust.web.View, sql: str, fmt: str) -> faust.web.Response:
+        if fmt not in FORMATS:
+            return view.text(f"unknown format {fmt!r}: one of {', '.join(FORMATS)}\n", status=400, headers=served)
+        try:
+            body = await asyncio.get_running_loop().run_in_executor(
+                executor, analyst_output, analyst, sql, limits, FORMATS[fmt])
+        except VoxError as exc:
+            return view.text(f"{exc}\n", status=400, headers=served)
+        # (aiohttp refuses a charset in content_type=; in the header it is taken as written)
+        return view.bytes(body, headers={"Content-Type": f"{CONTENT_TYPES[fmt]}; charset=utf-8", **served})
+
+    class Sql(faust.web.View):
+        async def get(self, request: faust.web.Request) -> faust.web.Response:
+            return await answer(self, request.query.get("query", ""), request.query.get("format", "tsv"))
+
+        async def post(self, request: faust.web.Request) -> faust.web.Response:
+            body = await request.read()
+            if len(body) > MAX_QUERY_BYTES:
+                return self.text(f"the query is over {MAX_QUERY_BYTES:,} bytes\n", status=413, headers=served)
+            return await answer(self, body.decode("utf-8", errors="replace"), request.query.get("format", "tsv"))
+
+    worker.app.page("/sql")(Sql)
+    worker.app.on_before_shutdown.connect(partial(_close_analyst, executor, analyst))
+
+
+async def _close_analyst(executor: ThreadPoolExecutor, analyst: Store, sender: faust.App, **kwargs) -> None:  # noqa: ANN003
+    executor.shutdown(wait=False, cancel_futures=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import sys
 
 import faust
 
@@ -37,14 +38,20 @@ def preflight(settings: Settings) -> None:
 def run_worker(settings: Settings) -> None:
     preflight(settings)
     store = open_store(settings.clickhouse)
+    # a second connection, read-only, for analysts' queries (/sql): on chDB no other process can
+    # open the data while the worker runs
+    analyst = open_store(settings.clickhouse)
+    analyst.make_read_only(settings.query_max_seconds, settings.query_max_rows)
     try:
         migrate(store, declared_stages(settings))
-        app = build_app(settings, store, WorkerMetrics())
+        app = build_app(settings, store, WorkerMetrics(), analyst)
         heap.settle()
         worker = faust.Worker(app, loglevel=FAUST_LOG_LEVELS[settings.log_level], quiet=True)
+        if not sys.stdout.isatty():  # Faust's start-up spinner writes cursor escape codes to any file
+            worker.spinner = None
         web = f"http://{settings.web_host}:{settings.web_port}"
         print(f"vox worker: {settings.topic_prefix}* on {bootstrap(settings)} -> {settings.clickhouse.describe()}; "
-              f"metrics {web}/metrics, health {web}/healthz", flush=True)  # fmt: skip
+              f"metrics {web}/metrics, health {web}/healthz, analysts' SQL {web}/sql", flush=True)  # fmt: skip
         try:
             worker.execute_from_commandline()
         except SystemExit:
@@ -54,4 +61,5 @@ def run_worker(settings: Settings) -> None:
         if app.vox_worker.failure is not None:  # type: ignore[attr-defined]
             raise VoxError(f"the worker stopped: {app.vox_worker.failure}")  # type: ignore[attr-defined]
     finally:
+        analyst.close()
         store.close()
