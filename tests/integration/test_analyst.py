@@ -47,6 +47,8 @@ def test_reads_still_work_and_the_connection_stays_read_only(store) -> None:
     with pytest.raises(Exception):
         store.execute(f"DROP TABLE {db}.interactions")  # even vox's own calls cannot write on it now
     assert run_analyst_query(store, f"EXISTS TABLE {db}.interactions", LIMITS) == [(1,)]
+    # vox's database is the current one: analysts need not name it
+    assert run_analyst_query(store, "SELECT count() FROM interactions", LIMITS) == [(0,)]
 
 
 @pytest.mark.parametrize("text", ["", " ; ", "-- only a comment"])

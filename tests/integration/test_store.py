@@ -5,18 +5,36 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from vox.core.interactions import INTERACTION_COLUMNS, interaction_row
-from vox.clickhouse.migrations import MIGRATIONS, migrate
+from vox.clickhouse.migrations import MIGRATIONS, MigrationReport, migrate, schema_objects
 from vox.core.triage import RawMessage
 from vox.schemas import EVENT_ADAPTER
 from tests.factories import encode, review
 
 
 def test_migrations_are_idempotent(store) -> None:
-    assert migrate(store) == []  # the fixture applied them already
+    assert migrate(store) == MigrationReport([], [])  # the fixture applied them already
     versions = store.query(f"SELECT version FROM {store.database}.schema_migrations")
     assert sorted(int(v) for (v,) in versions) == [m.version for m in MIGRATIONS]
     tables = {name for (name,) in store.query(f"SELECT name FROM system.tables WHERE database = '{store.database}'")}
     assert {"interactions", "dead_letters", "schema_migrations"} <= tables
+
+
+def test_migrate_re_creates_what_was_dropped(store) -> None:
+    """A version number alone said "schema at version N" with a table gone: the dropped objects
+    come back (event_keys refilled from interactions), and the worker's inserts work again."""
+    db = store.database
+    row = interaction_row(EVENT_ADAPTER.validate_json(encode(review(event_id="kept"))),
+                          RawMessage("vox.reviews", 0, 1, None, b""), datetime.now(timezone.utc))  # fmt: skip
+    store.insert("interactions", INTERACTION_COLUMNS, [row])
+    for name in ("event_keys", "typology_matrix", "segment_transitions"):
+        store.execute(f"DROP TABLE {db}.{name}")
+    report = migrate(store)
+    assert report.applied == [] and sorted(report.restored) == ["event_keys", "segment_transitions", "typology_matrix"]
+    tables = {name for (name,) in store.query(f"SELECT name FROM system.tables WHERE database = '{db}'")}
+    assert set(schema_objects()) <= tables
+    assert store.query(f"SELECT event_id FROM {db}.event_keys") == [("kept",)]
+    store.insert("interactions", INTERACTION_COLUMNS, [row])  # through event_keys_mv, into event_keys again
+    assert migrate(store) == MigrationReport([], [])
 
 
 def test_dialect_follows_the_server_version(store) -> None:

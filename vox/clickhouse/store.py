@@ -169,6 +169,7 @@ class ChdbStore(Store):
                   f"SETTINGS date_time_input_format = 'best_effort' FORMAT JSONCompactEachRow\n{body}")  # fmt: skip
 
     def make_read_only(self, max_seconds: float, max_rows: int) -> None:
+        self._run(f"USE {quote_identifier(self.database)}")  # analysts write `FROM interactions`
         for name, value in _read_only_settings(max_seconds, max_rows).items():
             self._run(f"SET {name} = {quote(value)}")
 
@@ -230,6 +231,9 @@ class ServerStore(Store):
     def make_read_only(self, max_seconds: float, max_rows: int) -> None:
         # sent with every query; the server applies `readonly` before the query's own SETTINGS
         self._client.settings.update(_read_only_settings(max_seconds, max_rows))
+        # analysts write `FROM interactions`: the database exists now (open_store made it)
+        self._client.connection.database = self.database
+        self._client.disconnect()  # the next query connects to it
 
     def close(self) -> None:
         self._client.disconnect()
