@@ -251,7 +251,7 @@ def _explain(args: argparse.Namespace, settings: Settings) -> int:
     from vox.clickhouse.analyst_store import analyst_store
 
     with analyst_store(settings) as store:
-        print(explain_customer(store, args.customer_id))
+        print(explain_customer(store, args.customer_id, settings.scoring))
     return 0
 
 

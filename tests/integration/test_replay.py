@@ -49,10 +49,21 @@ def test_explain_in_plain_words(store, small_stream: Path) -> None:
     customer = store.scalar(f"SELECT customer_id FROM {store.database}.customer_scores FINAL "
                             "WHERE is_staff = 0 ORDER BY version DESC LIMIT 1")  # fmt: skip
     text = explain_customer(store, customer)
-    assert text.startswith(f"Customer {customer}: ")
-    for words in ("Competence", "Implication", "learning: share of their visits", "visit depth", "Value",
+    assert text.startswith(f"Customer {customer}: cell ")
+    for words in ("Competence", "Implication", "learning: share of their visits", "visit depth", "Economic value",
                   "Role:", "Recommended action:", "Recent moves:"):  # fmt: skip
         assert words in text
+    # the evidence each axis rests on, as stored
+    signals, amount, days = store.query(f"SELECT signals, competence_evidence_amount, observed_days FROM "
+                                        f"{store.database}.customer_scores FINAL WHERE customer_id = '{customer}'")[0]  # fmt: skip
+    assert f"Evidence: {int(signals)} signals so far" in text
+    assert f"rests on {float(amount):.1f} pieces of evidence" in text and "since their first action" in text
+    # plain words: no research jargon, no "1 days"
+    assert "démarche" not in text and " 1 days" not in text and "decayed spend" not in text
+    for line in text.splitlines():
+        if line.strip().startswith("strongest:"):
+            strongest, weakest = (part.split(": ", 1)[1] for part in line.strip().split("; "))
+            assert strongest != weakest
 
 
 def test_explain_marks_the_components_left_out_of_the_score(store, small_stream: Path) -> None:

@@ -344,6 +344,21 @@ def _leaders_tables() -> tuple[str, ...]:
 MIGRATIONS = MIGRATIONS + (
     Migration(10, "sentiment windows and alerts per subject", _sentiment_tables()),
     Migration(11, "opinion leaders per topic", _leaders_tables()),
+    Migration(
+        12,
+        "how much evidence each placement rests on",
+        (
+            "DROP TABLE IF EXISTS {db}.customer_explanation",
+            explanation_view("left_out", "competence_evidence", "implication_evidence", "not_observed", "signals",
+                             "competence_evidence_amount", "observed_days"),
+        ),
+        # What `vox explain` and analysts read the evidence level from: signals applied, the
+        # competence evidence (contributions, votes received, rated reviews, a tenth of page
+        # views; decayed) and the days since the first signal. Rows written before: 0.
+        columns=tuple((table, column, kind) for table in ("customer_scores", "customer_score_history")
+                      for column, kind in (("signals", "UInt64"), ("competence_evidence_amount", "Float32"),
+                                           ("observed_days", "Float32"))),  # fmt: skip
+    ),
 )
 LEDGER = """
 CREATE TABLE IF NOT EXISTS {db}.schema_migrations (

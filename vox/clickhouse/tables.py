@@ -29,7 +29,8 @@ ERASED_TABLES = ("customer_scores", "customer_score_history", "segment_transitio
 EXPLANATION_COLUMNS = ("cell", "competence", "implication", "role", "value", "toString(updated_at)", "action",
                        *(f"c_{n}" for n in COMPETENCE_COMPONENTS), *(f"i_{n}" for n in IMPLICATION_COMPONENTS),
                        "left_out", "competence_evidence", "implication_evidence", "not_observed",
-                       "rfm_recency_days", "rfm_frequency", "rfm_monetary", "days_since_active", "is_staff")  # fmt: skip
+                       "rfm_recency_days", "rfm_frequency", "rfm_monetary", "days_since_active", "is_staff",
+                       "signals", "competence_evidence_amount", "observed_days")  # fmt: skip
 
 T = TypeVar("T")
 

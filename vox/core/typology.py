@@ -29,13 +29,14 @@ CELL_NAMES = tuple(CELLS.values())
 LEVELS_OF_CELL = {name: levels for levels, name in CELLS.items()}
 
 
-#: Recommended Knowledge Marketing action when a customer is in / enters a cell (DOMAIN.md 2).
+#: Recommended Knowledge Marketing action when a customer is in / enters a cell (DOMAIN.md 2),
+#: in plain words (the research's "démarche 1 / 2 / B" are named in docs/glossary.md).
 ACTIONS: dict[str, str] = {
-    "potentiels_1": "démarche 1, community axis: raise involvement through community actions "
-    "(invite to the forum, groups, events) to bring them to the core",
-    "potentiels_2": "démarche 2, individual axis: raise competence through learning actions "
-    "(workshops, tutorials, guided creation) to bring them to the core",
-    "coeur": "démarche B: raise competence further so they become contrôleurs, experts or communautaires",
+    "potentiels_1": "raise their involvement through community actions (invite them to the forum, groups, "
+    "events), to bring them to the core (coeur)",
+    "potentiels_2": "raise their competence through learning actions (workshops, tutorials, guided creation), "
+    "to bring them to the core (coeur)",
+    "coeur": "raise their competence further, so that they become controleurs, experts or communautaires",
     "experts": "co-creation: product tests, idea platforms, moderation, ambassador programmes",
     "controleurs": "co-creation: product tests and idea platforms; give them control of their own experience",
     "communautaires": "co-creation: moderation and ambassador programmes in the community",
@@ -43,8 +44,7 @@ ACTIONS: dict[str, str] = {
     "such as reviews and tests",
     "spectateurs": "show them the value created by the other categories (reviews, answers, ideas) to start "
     "their involvement",
-    "enthousiastes": "démarche 2, individual axis: learning actions (tutorials, guided use) so their "
-    "involvement turns into competence",
+    "enthousiastes": "learning actions (tutorials, guided use), so that their involvement turns into competence",
 }
 
 

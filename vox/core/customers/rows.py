@@ -16,7 +16,8 @@ SCORE_COLUMNS = (
     "implication_level", "role", "actor_role", "is_staff", "value", "rfm_recency_days", "rfm_frequency",
     "rfm_monetary", "days_since_active", "action",
     *(f"c_{name}" for name in COMPETENCE_COMPONENTS), *(f"i_{name}" for name in IMPLICATION_COMPONENTS),
-    "left_out", "competence_evidence", "implication_evidence", "not_observed",
+    "left_out", "competence_evidence", "implication_evidence", "not_observed", "signals",
+    "competence_evidence_amount", "observed_days",
 )  # fmt: skip
 TRANSITION_COLUMNS = ("customer_id", "from_cell", "to_cell", "at", "competence", "implication", "action")
 
@@ -38,6 +39,7 @@ def score_row(p: Placement, version: int | None = None) -> tuple:
         *(round(s.competence_parts[name], 4) for name in COMPETENCE_COMPONENTS),
         *(round(s.implication_parts[name], 4) for name in IMPLICATION_COMPONENTS),
         list(s.left_out), s.competence_level_evidence, s.implication_level_evidence, list(s.not_observed),
+        p.signals, round(s.competence_evidence, 3), round(s.observed_days, 3),
     )  # fmt: skip
 
 
