@@ -61,3 +61,20 @@ def test_an_interaction_round_trips(store) -> None:
     assert (int(row[6]), int(row[7])) == (2, 41)
     assert row[8].startswith("2026-03-01 10:00:00") and row[9] is None
     assert row[10] > 0 and row[11] == "fr"  # the text's sentiment, in the language it was read in
+
+
+def test_every_table_and_column_says_what_it_means(store) -> None:
+    """`DESCRIBE TABLE` answers an analyst's "what is this?": every column of every table has a
+    comment (a new column must come with one in vox/clickhouse/comments.py), and on servers that
+    keep table comments, every table and view has one."""
+    from vox.clickhouse.comments import COMMENTS
+
+    db = store.database
+    kinds = dict(store.query(f"SELECT name, engine FROM system.tables WHERE database = '{db}'"))
+    assert set(kinds) - {"event_keys_mv"} <= set(COMMENTS), "a table without an entry in COMMENTS"
+    silent = store.query(f"SELECT table, name FROM system.columns WHERE database = '{db}' AND comment = '' "
+                         "AND table NOT IN ('event_keys_mv')")  # fmt: skip
+    assert [(t, c) for t, c in silent if not kinds[t].endswith("View")] == []
+    if store.dialect.version >= (21, 6):
+        described = dict(store.query(f"SELECT name, comment FROM system.tables WHERE database = '{db}'"))
+        assert all(described[name] == COMMENTS[name][0] for name in kinds if name != "event_keys_mv")

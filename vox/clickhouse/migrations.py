@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Sequence
 
 from dataclasses import dataclass
 
+from vox.clickhouse.comments import apply_comments
 from vox.clickhouse.store import Store
 
 if TYPE_CHECKING:
@@ -401,6 +402,7 @@ def migrate(store: Store, stages: Sequence["KeyedStage"] = ()) -> MigrationRepor
     for stage in stages:
         for statement in stage.ddl:
             store.execute(store.render(statement))
+    apply_comments(store)
     return MigrationReport(applied, restored)
 
 

@@ -1,4 +1,4 @@
-"""The 3 x 3 customer typology of DOMAIN.md section 2: competence (rows) x implication (columns).
+"""The 3 x 3 customer typology of docs/glossary.md: competence (rows) x implication (columns).
 
 Seven cells are named by the research; the two it leaves unnamed get names here so they are
 never dropped: `spectateurs` (low competence, low implication: not involved, not developing)
@@ -29,7 +29,7 @@ CELL_NAMES = tuple(CELLS.values())
 LEVELS_OF_CELL = {name: levels for levels, name in CELLS.items()}
 
 
-#: Recommended Knowledge Marketing action when a customer is in / enters a cell (DOMAIN.md 2),
+#: Recommended Knowledge Marketing action when a customer is in / enters a cell (docs/glossary.md),
 #: in plain words (the research's "démarche 1 / 2 / B" are named in docs/glossary.md).
 ACTIONS: dict[str, str] = {
     "potentiels_1": "raise their involvement through community actions (invite them to the forum, groups, "

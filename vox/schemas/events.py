@@ -81,7 +81,7 @@ class Envelope(BaseModel):
 
 
 class Review(Envelope):
-    """A customer's review of a product: rating and text (DOMAIN.md section 5)."""
+    """A customer's review of a product: rating and text (docs/glossary.md)."""
 
     type: Literal["review"] = Field(description="Event family.")
     review_id: Id

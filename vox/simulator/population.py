@@ -3,7 +3,7 @@
 Every customer gets a latent competence and implication in [0, 1]; the typology cell they
 belong to is drawn first (so all nine cells are populated, in the proportions of the config)
 and the latents are drawn inside that cell's band. Competence is also per forum topic: high on
-the customer's home topics, lower elsewhere (expertise is domain-specific, DOMAIN.md 3).
+the customer's home topics, lower elsewhere (expertise is domain-specific, docs/glossary.md).
 """
 
 from __future__ import annotations

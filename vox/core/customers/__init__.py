@@ -1,1 +1,1 @@
-"""Customer scores: competence, implication, value, role, typology (DOMAIN.md 1, 2, 4, 6)."""
+"""Customer scores: competence, implication, value, role, typology (docs/glossary.md)."""

@@ -1,6 +1,6 @@
 """A product's rating consensus, as it is known when a customer rates it.
 
-Accuracy (DOMAIN.md 1: "their ratings agree with the consensus") compares a rating with the mean
+Accuracy (docs/glossary.md: "their ratings agree with the consensus") compares a rating with the mean
 of the product's *earlier* reviews. To make that independent of arrival order within the
 allowed lateness L, a review at time t is compared with the reviews that occurred before t - L:
 any review that could still arrive late is left out of everyone's consensus until it cannot.

@@ -183,7 +183,7 @@ def _implication(state: CustomerState, as_of: float, config: ScoringConfig,
 
 
 def _role(d: Decayed) -> str:
-    """The marketing role their actions fit best (DOMAIN.md)."""
+    """The marketing role their actions fit best (docs/glossary.md)."""
     mix = {
         "executant": 0.2 * d("clicks") + d("purchases"),
         "assistant_marketing": 3 * d("reviews") + d("review_votes_cast"),

@@ -3,7 +3,7 @@
 Edges point from who seeks or recognises to whom is sought or recognised (the asker to the one
 who answered, a voter to the author, a replier to the one replied to, a mention to the one
 mentioned), weighted, and decay in event time. PageRank on it is the "whom one knows" centrality
-(DOMAIN.md section 3): being sought by those who are sought.
+(docs/glossary.md): being sought by those who are sought.
 
 **Decay costs nothing.** Every edge decays at the same rate, so at any instant the decayed graph
 is the stored one scaled by a single factor, and PageRank, which only sees each customer's
