@@ -32,3 +32,35 @@ def test_readme_names_the_two_commands_ci_runs() -> None:
     ci = (Path(__file__).resolve().parents[2] / ".ci" / "run").read_text()
     assert "`make test`" in README and "`make demo`" in README
     assert "make test" in ci
+
+
+DOCS = [Path(__file__).resolve().parents[2] / "README.md",
+        *sorted((Path(__file__).resolve().parents[2] / "docs").glob("*.md"))]  # fmt: skip
+
+
+def _cells(row: str) -> int:
+    """Columns of a Markdown table row: pipes outside code spans and not escaped."""
+    import re
+
+    return len(re.findall(r"(?<!\\)\|", re.sub(r"`[^`]*`", "``", row.strip()))) - 1
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=[d.name for d in DOCS])
+def test_every_table_row_has_its_header_s_columns(doc: Path) -> None:
+    """A `|` inside a cell (a default like `a|b`) used to split one settings row in two."""
+    broken, header = [], None
+    for number, line in enumerate(doc.read_text().splitlines(), 1):
+        if not line.startswith("|"):
+            header = None
+        elif header is None:
+            header = _cells(line)
+        elif _cells(line) != header:
+            broken.append(f"line {number}: {_cells(line)} columns, header {header}")
+    assert broken == []
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=[d.name for d in DOCS])
+def test_docs_are_self_contained(doc: Path) -> None:
+    """No pointer to files outside the repository (the project's brief, its data folder)."""
+    text = doc.read_text()
+    assert "DOMAIN.md" not in text and "seeds/" not in text

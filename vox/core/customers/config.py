@@ -81,7 +81,7 @@ class ScoringConfig(BaseModel):
 
     # -- typology ---------------------------------------------------------------------------
     cut_mode: Literal["fixed", "adaptive"] = Field("adaptive", description="Population shares, or fixed cut points.")
-    competence_cuts: tuple[float, float] = Field((33.3, 66.7), description="low|medium and medium|high, fixed mode.")
+    competence_cuts: tuple[float, float] = Field((33.3, 66.7), description="low-to-medium and medium-to-high cut points, fixed mode.")
     implication_cuts: tuple[float, float] = Field((33.3, 66.7), description="Same for implication.")
     competence_shares: tuple[float, float] = Field((1 / 3, 1 / 3), description="Adaptive: share low, share high.")
     implication_shares: tuple[float, float] = Field((1 / 3, 1 / 3), description="Adaptive: share low, share high.")
