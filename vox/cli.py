@@ -176,7 +176,12 @@ def _simulate(args: argparse.Namespace, settings: Settings) -> int:
         print(f"published {counts['published']} messages ({counts['events']} events, {counts['duplicates']} "
               f"resent, {counts['late']} late, {counts['invalid']} invalid)")  # fmt: skip
         return 0
-    truth = write_simulation(config, Path(args.out), progress=_shows_progress(args))
+    out = Path(args.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise VoxError(f"--out {out}: {exc.strerror}; give a directory for events.jsonl and truth.json") from None
+    truth = write_simulation(config, out, progress=_shows_progress(args))
     counts = truth["counts"]
     print(f"wrote {Path(args.out) / 'events.jsonl'}: {counts['events']} events, {counts['duplicates']} resent, "
           f"{counts['late']} late, {counts['invalid']} invalid; ground truth in {Path(args.out) / 'truth.json'}")  # fmt: skip

@@ -6,7 +6,7 @@ from vox.errors import VoxError
 from vox.core.customers.config import COMPETENCE_COMPONENTS, IMPLICATION_COMPONENTS, ScoringConfig
 from vox.core.typology import LEVELS_OF_CELL
 from vox.clickhouse.store import Store
-from vox.clickhouse.tables import VoxTables
+from vox.clickhouse.tables import VoxTables, require_tables
 from vox.leaders_views import leader_lines
 
 MEANING = {
@@ -77,6 +77,7 @@ def _evidence_line(title: str, row: dict, config: ScoringConfig) -> str:
 
 def explain_customer(store: Store, customer_id: str, config: ScoringConfig | None = None) -> str:
     config = config or ScoringConfig()
+    require_tables(store, "customer scores", "customer_explanation", "segment_transitions")
     tables = VoxTables(store)
     row = tables.explanation(customer_id)
     if row is None:

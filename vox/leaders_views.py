@@ -4,6 +4,7 @@ words. Read-only and bounded like `vox sql`."""
 from __future__ import annotations
 
 from vox.clickhouse.store import Store, quote
+from vox.clickhouse.tables import has_tables, require_tables
 from vox.errors import VoxError
 
 KIND_WORDS = {"expert": "expert (leads by what they know)",
@@ -18,11 +19,7 @@ COMPONENT_WORDS = {
 
 
 def _require_tables(store: Store) -> None:
-    found = store.scalar(f"SELECT count() FROM system.tables WHERE database = {quote(store.database)} "
-                         "AND name = 'opinion_leaders'")  # fmt: skip
-    if not int(found or 0):
-        raise VoxError(f"no leader tables in database {store.database}: run `vox db migrate` or start the worker "
-                       "(with the leaders stage in VOX_STAGES)")  # fmt: skip
+    require_tables(store, "leader tables", "opinion_leaders", stage="leaders")
 
 
 def leaders_report(store: Store, topic: str | None = None, limit: int = 200) -> str:
@@ -56,9 +53,7 @@ def leaders_report(store: Store, topic: str | None = None, limit: int = 200) -> 
 
 def leader_lines(store: Store, customer_id: str, limit: int = 5) -> list[str]:
     """The topics where the customer leads, and why: for `vox explain`."""
-    found = store.scalar(f"SELECT count() FROM system.tables WHERE database = {quote(store.database)} "
-                         "AND name = 'opinion_leaders'")  # fmt: skip
-    if not int(found or 0):
+    if not has_tables(store, "opinion_leaders"):
         return []
     columns = ["topic", "rank", "kind", "score", "who", "what", "whom", "credibility", *COMPONENT_WORDS,
                *(f"{c}_part" for c in COMPONENT_WORDS)]  # fmt: skip

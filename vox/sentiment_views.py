@@ -5,6 +5,7 @@ relative to the latest window in the data, not to today: a replayed history read
 
 from __future__ import annotations
 
+from vox.clickhouse.tables import require_tables
 from vox.clickhouse.store import Store, quote
 from vox.core.sentiment.subjects import SUBJECT_KINDS
 from vox.errors import VoxError
@@ -20,12 +21,7 @@ def _bar(mean: float) -> str:
 
 
 def _require_tables(store: Store) -> None:
-    """One line naming what to do, instead of ClickHouse's unknown-table error."""
-    found = store.scalar(f"SELECT count() FROM system.tables WHERE database = {quote(store.database)} "
-                         "AND name IN ('sentiment_windows', 'sentiment_alerts')")  # fmt: skip
-    if int(found or 0) < 2:
-        raise VoxError(f"no sentiment tables in database {store.database}: run `vox db migrate` or start the worker "
-                       "(with the sentiment stage in VOX_STAGES)")  # fmt: skip
+    require_tables(store, "sentiment tables", "sentiment_windows", "sentiment_alerts", stage="sentiment")
 
 
 def subjects_overview(store: Store, limit: int = 30) -> str:

@@ -132,6 +132,13 @@ class Settings(BaseSettings):
                                        "per-subject windows and shift alerts: docs/sentiment.md.")
     scoring: ScoringConfig = Field(default_factory=ScoringConfig, description="Customer scores: docs/scoring.md.")
 
+    @field_validator("home")
+    @classmethod
+    def _check_home(cls, value: Path) -> Path:
+        if value.exists() and not value.is_dir():
+            raise ValueError(f"{value} is a file: VOX_HOME names a directory for vox's local state")
+        return value
+
     @field_validator("stages")
     @classmethod
     def _check_stages(cls, value: str) -> str:

@@ -48,6 +48,10 @@ def test_the_worker_serves_metrics_and_health_on_its_address_only(kafka_home: Pa
         assert [status_of(f"{base}{page}") for page in ("/table/", "/router/", "/graph/", "/stats/")] == [404] * 4
     finally:
         worker.stop()
+    # one line at start says where everything is; nothing for a terminal in a log file
+    log = worker.log_path.read_text()
+    assert f"metrics {base}/metrics, health {base}/healthz, analysts' SQL {base}/sql" in log.splitlines()[0]
+    assert "\x1b" not in log
 
 
 def test_analysts_query_a_running_chdb_worker_while_it_ingests(kafka_home: Path, tmp_path: Path) -> None:

@@ -157,3 +157,40 @@ def test_leaders_and_explain_on_replayed_history(tmp_path: Path) -> None:
     explained = vox("explain", customer, env=env)
     assert explained.returncode == 0 and "Leads " in explained.stdout and kind in explained.stdout, explained.stdout
     assert_one_line_error(vox("leaders", "no-such-topic", env=env), "no leaders in topic 'no-such-topic'")
+
+
+# every command, with a bad input a user could give: (command line, environment, exit, words)
+BAD_INPUT = {
+    "demo": (["demo"], {"KAFKA_BOOTSTRAP": "127.0.0.1:1"}, 1, "cannot reach Kafka at 127.0.0.1:1"),
+    "simulate": (["simulate", "--days", "0", "--out", "x"], {}, 2, "must be at least 1"),
+    "import": (["import", "stackexchange", "/nonexistent"], {}, 1, "is not a directory"),
+    "replay": (["replay", "nope.jsonl"], {}, 1, "no such file: nope.jsonl"),
+    # a first try, before any data: what to do, not ClickHouse's unknown table
+    "explain": (["explain", "nobody"], {}, 1, "no customer scores in database vox: run `vox db migrate`"),
+    "sentiment": (["sentiment", "brand:Nothing"], {}, 1, "no sentiment tables in database vox"),
+    "leaders": (["leaders", "no-topic"], {}, 1, "no leader tables in database vox"),
+    "alerts": (["alerts"], {"VOX_QUERY_MAX_ROWS": "0"}, 1, "VOX_QUERY_MAX_ROWS"),
+    "forget": (["forget", "two words"], {}, 1, "is not a customer id"),
+    "worker": (["worker"], {"KAFKA_BOOTSTRAP": "127.0.0.1:1"}, 1, "cannot reach Kafka at 127.0.0.1:1"),
+    "kafka": (["kafka", "restart"], {}, 2, "invalid choice: 'restart'"),
+    "topics": (["topics", "create"], {"KAFKA_BOOTSTRAP": "127.0.0.1:1"}, 1, "cannot reach Kafka at 127.0.0.1:1"),
+    "db": (["db", "migrate"], {"CLICKHOUSE_URL": "postgres://x"}, 1, "CLICKHOUSE_URL: must look like"),
+    "sql": (["sql", "DELETE FROM interactions WHERE 1"], {}, 1, "read-only queries only"),
+    "produce": (["produce", "README.md"], {"KAFKA_BOOTSTRAP": "127.0.0.1:1"}, 1, "cannot reach Kafka at 127.0.0.1:1"),
+    "schemas": (["schemas", "import"], {}, 2, "invalid choice: 'import'"),
+}
+
+
+def test_the_bad_inputs_cover_every_command() -> None:
+    from vox.cli import build_parser
+
+    commands = next(a for a in build_parser()._actions if a.dest == "command").choices
+    assert sorted(BAD_INPUT) == sorted(commands)
+
+
+@pytest.mark.parametrize("command", sorted(BAD_INPUT))
+def test_every_command_answers_bad_input_in_one_line(command: str, tmp_path: Path) -> None:
+    args, env, code, words = BAD_INPUT[command]
+    done = vox(*args, env={"VOX_HOME": str(tmp_path), "VOX_KAFKA_TIMEOUT_S": "2", **env}, timeout=120)
+    assert done.returncode == code, done.stderr
+    assert_one_line_error(done, words)

@@ -118,7 +118,11 @@ class ChdbStore(Store):
 
         assert target.path is not None
         self.target = target
-        target.path.mkdir(parents=True, exist_ok=True)
+        try:
+            target.path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise VoxError(f"cannot use {target.path} as the chDB directory ({exc.strerror}): point CLICKHOUSE_URL "
+                           "(or VOX_HOME, whose chdb/ it is by default) at a directory vox may create") from None  # fmt: skip
         try:
             self._session = session.Session(str(target.path))
         except Exception as exc:  # chDB reports a held directory as a generic error

@@ -204,3 +204,17 @@ class VoxTables:
                 raise VoxError(f"ClickHouse has not finished erasing after {MUTATION_WAIT_S:.0f} s; "
                                "see system.mutations (the rows go when the mutations finish)")  # fmt: skip
             time.sleep(0.2)
+
+
+def has_tables(store: Store, *names: str) -> bool:
+    found = store.scalar(f"SELECT count() FROM system.tables WHERE database = {quote(store.database)} "
+                         f"AND name IN {in_list(names)}")  # fmt: skip
+    return int(found or 0) == len(names)
+
+
+def require_tables(store: Store, what: str, *names: str, stage: str | None = None) -> None:
+    """One line naming what to do, instead of ClickHouse's unknown-table error."""
+    if not has_tables(store, *names):
+        running = f" (with the {stage} stage in VOX_STAGES)" if stage else ""
+        raise VoxError(f"no {what} in database {store.database}: run `vox db migrate`, or start the worker{running} "
+                       "and give it events")  # fmt: skip

@@ -23,7 +23,11 @@ FAUST_LOG_LEVELS = {"debug": "debug", "info": "info", "warn": "warn", "error": "
 def preflight(settings: Settings) -> None:
     """Fail fast, with a one-line reason, before Faust would retry an unreachable broker forever
     or die on a port in use with a traceback."""
-    settings.home.mkdir(parents=True, exist_ok=True)
+    try:
+        settings.home.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise VoxError(f"cannot use VOX_HOME={settings.home} ({exc.strerror}): set it to a directory vox may "
+                       "create") from None  # fmt: skip
     with socket.socket() as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
