@@ -3,7 +3,7 @@
 chDB and clickhouse-driver block, and neither connection may be used by two threads at once:
 all calls go through one worker thread, off the event loop. A call that fails because a service
 is out of reach (ClickHouse or Kafka down, a timeout, a leader moving) is retried with capped,
-jittered exponential back-off, forever: an outage pauses consumption (offsets do not advance)
+jittered exponential back-off (tenacity), forever: an outage pauses consumption (offsets do not advance)
 instead of dropping or half-writing batches. Anything else (a refused statement, a message the
 broker will never take, a bug) is deterministic: retrying would hang the worker on it, so it is
 raised, and the stage decides (dead-letter what a single message caused, or stop the worker
@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from concurrent.futures import ThreadPoolExecutor
 from time import perf_counter
 from typing import Any, Awaitable, Callable
 
 from aiokafka.errors import KafkaError
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_random_exponential
 
 from vox.errors import UnreachableError
 
@@ -65,25 +65,27 @@ class Patient:
 
     async def send(self, coroutine: Callable[..., Awaitable[Any]], *args: Any) -> Any:
         """Await a coroutine (a Kafka publication, a store call) until it succeeds; raise what
-        retrying cannot heal."""
-        delay, failed = 0.5, False
-        while True:
-            try:
+        retrying cannot heal. Back-off by tenacity: exponential from 0.5 s, capped at
+        `retry_max_s`, with full jitter, so that workers do not retry in step."""
+        name, failed = getattr(coroutine, "__name__", "call"), False
+
+        def before_sleep(state: RetryCallState) -> None:
+            nonlocal failed
+            failed = True
+            exc = state.outcome.exception() if state.outcome else None
+            if self.on_failure and exc is not None:
+                self.on_failure(exc)
+            pause = state.next_action.sleep if state.next_action else 0.0
+            log.error("%s failed, retrying in %.1f s: %s", name, pause, exc)
+
+        retrying = AsyncRetrying(retry=retry_if_exception(can_heal), reraise=True, before_sleep=before_sleep,
+                                 wait=wait_random_exponential(multiplier=0.5, max=self.retry_max_s))  # fmt: skip
+        async for attempt in retrying:  # forever: an outage pauses, it does not drop
+            with attempt:
                 result = await coroutine(*args)
-            except Exception as exc:
-                if not can_heal(exc):
-                    raise
-                failed = True
-                if self.on_failure:
-                    self.on_failure(exc)
-                pause = random.uniform(delay / 2, delay)  # jitter: workers do not retry in step
-                log.error("%s failed, retrying in %.1f s: %s", getattr(coroutine, "__name__", "call"), pause, exc)
-                await asyncio.sleep(pause)
-                delay = min(delay * 2, self.retry_max_s)
-                continue
-            if failed and self.on_recovery:
-                self.on_recovery()
-            return result
+        if failed and self.on_recovery:
+            self.on_recovery()
+        return result
 
     def close(self) -> None:
         self._executor.shutdown(wait=True)
