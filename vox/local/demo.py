@@ -66,8 +66,9 @@ def run_demo(settings: Settings, keep_running: bool = False, sample: Path = SAMP
         with open_store(settings.clickhouse) as store:
             print(f"[5/5] {settings.clickhouse.describe()}")
             print(summary(store))
-        print("\nQuery it yourself: vox sql \"SELECT brand, avg(rating) FROM vox.interactions "
-              "WHERE event_type = 'review' GROUP BY brand\"; explain a customer: vox explain c001")  # fmt: skip
+        print("\nQuery it yourself: vox sql \"SELECT brand, avg(rating) FROM interactions "
+              "WHERE event_type = 'review' GROUP BY brand\"; explain a customer: vox explain c001; "
+              "to query while it ingests: vox kafka start, vox worker &, then the same commands")  # fmt: skip
     finally:
         if broker is not None and not keep_running:
             broker.stop()
