@@ -86,7 +86,7 @@ class LocalKafka:
             raise VoxError("Maven (mvn) is needed to install the local Kafka broker: apt-get install maven")
         shutil.rmtree(DIST_DIR, ignore_errors=True)
         command = [mvn, "-f", str(DEPLOY_DIR / "pom.xml"), "dependency:copy-dependencies",
-                   f"-DoutputDirectory={DIST_DIR / 'lib'}", "-DincludeScope=runtime"]  # fmt: skip
+                   f"-DoutputDirectory={DIST_DIR / 'lib'}", "-DincludeScope=runtime", "-Dstyle.color=never"]  # fmt: skip
         if quiet:
             command.insert(1, "-q")
         done = subprocess.run(command, capture_output=quiet, text=True)
