@@ -104,7 +104,8 @@ def test_unusable_paths_get_one_line(args: list[str], env: dict, words: list[str
     assert_one_line_error(done, *words)
 
 
-@pytest.mark.parametrize("content", [b"", b"a,b,c\n1,2,3\n", b"\x00\x01\xff\xfe binary", b"\n\n"])
+@pytest.mark.parametrize("content", [b"", b"a,b,c\n1,2,3\n", b"\x00\x01\xff\xfe binary", b"\n\n",
+                                     __import__("gzip").compress(b'{"type": "review"}\n')])  # a .gz given as is
 def test_replay_of_a_file_with_no_valid_event_fails(content: bytes, tmp_path: Path) -> None:
     source = tmp_path / "input.jsonl"
     source.write_bytes(content)
