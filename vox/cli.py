@@ -24,7 +24,7 @@ def _kafka(args: argparse.Namespace, settings: Settings) -> int:
 
     broker = LocalKafka(settings)
     if args.action == "install":
-        LocalKafka.install(quiet=False)
+        LocalKafka.install()
         print("Kafka broker installed in deploy/kafka/dist")
     elif args.action == "start":
         state = broker.start()

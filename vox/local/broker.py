@@ -77,7 +77,7 @@ class LocalKafka:
         return (DIST_DIR / ".complete").is_file()
 
     @staticmethod
-    def install(quiet: bool = True) -> None:
+    def install() -> None:
         """Fetch the broker from Maven Central into deploy/kafka/dist (once)."""
         if LocalKafka.installed():
             return
@@ -85,14 +85,15 @@ class LocalKafka:
         if mvn is None:
             raise VoxError("Maven (mvn) is needed to install the local Kafka broker: apt-get install maven")
         shutil.rmtree(DIST_DIR, ignore_errors=True)
-        command = [mvn, "-f", str(DEPLOY_DIR / "pom.xml"), "dependency:copy-dependencies",
+        command = [mvn, "-q", "-B", "-f", str(DEPLOY_DIR / "pom.xml"), "dependency:copy-dependencies",
                    f"-DoutputDirectory={DIST_DIR / 'lib'}", "-DincludeScope=runtime", "-Dstyle.color=never"]  # fmt: skip
-        if quiet:
-            command.insert(1, "-q")
-        done = subprocess.run(command, capture_output=quiet, text=True)
+        # always captured: Maven 3.8 writes colour resets (ESC[0m) on exit even in batch mode,
+        # so its output is shown only when it failed, as the last lines of what it said
+        done = subprocess.run(command, capture_output=True, text=True)
         if done.returncode != 0:
-            tail = (done.stdout or "").strip().splitlines()[-3:] if quiet else []
-            raise VoxError("could not install Kafka from Maven Central with mvn: " + " | ".join(tail))
+            said = (done.stdout + done.stderr).replace("\x1b[0m", "").splitlines()
+            last = [line.strip() for line in said if line.strip()][-3:]
+            raise VoxError("could not install Kafka from Maven Central with mvn: " + " | ".join(last))
         (DIST_DIR / ".complete").write_text("ok\n")
 
     # -- state ------------------------------------------------------------------------------
