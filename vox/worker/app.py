@@ -41,6 +41,7 @@ from vox.core import progress
 from vox.core.keys import KeyPartitions, source_id
 from vox.core.stage import KeyedStage
 from vox.core.triage import RawMessage, Rejection
+from vox.dashboard.web import add_dashboard
 from vox.errors import VoxError
 from vox.forget import load_forgotten
 from vox.kafka.holes import read_hole
@@ -405,7 +406,8 @@ CONTENT_TYPES = {"pretty": "text/plain", "tsv": "text/tab-separated-values", "cs
 
 
 def add_pages(worker: Worker, analyst: Store | None = None) -> None:
-    """/metrics, /healthz and, with an analyst connection, /sql (see below)."""
+    """/metrics, /healthz and, with an analyst connection, /sql (see below) and the dashboard
+    (`vox.dashboard.web`), both on one analyst thread, so writes never wait for them."""
     async def metrics_page(web, request):  # noqa: ANN001 - Faust's view signature
         # the exposition format's content type with its version, as Prometheus negotiates it
         return web.bytes(worker.metrics.render(), headers={"Content-Type": CONTENT_TYPE_LATEST})
@@ -417,17 +419,19 @@ def add_pages(worker: Worker, analyst: Store | None = None) -> None:
     worker.app.page("/metrics")(metrics_page)
     worker.app.page("/healthz")(healthz)
     if analyst is not None:
-        add_sql_page(worker, analyst)
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vox-analyst")
+        add_sql_page(worker, analyst, executor)
+        add_dashboard(worker, analyst, executor)
+        worker.app.on_before_shutdown.connect(partial(_close_analyst, executor, analyst))
 
 
-def add_sql_page(worker: Worker, analyst: Store) -> None:
+def add_sql_page(worker: Worker, analyst: Store, executor: ThreadPoolExecutor) -> None:
     """/sql: analysts' queries while the worker runs (on chDB no other process may open the data).
     `GET /sql?query=...&format=tsv` or `POST /sql?format=tsv` with the query as the body; the
     answer is ClickHouse's own output format, or 400 with the reason on one line. The connection
     is the analyst path's (`vox.clickhouse.analyst`): read-only at the engine level and bounded by
-    VOX_QUERY_MAX_SECONDS and VOX_QUERY_MAX_ROWS; its own thread, so writes never wait for it."""
+    VOX_QUERY_MAX_SECONDS and VOX_QUERY_MAX_ROWS."""
     limits = QueryLimits(worker.settings.query_max_seconds, worker.settings.query_max_rows)
-    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vox-analyst")
     served = {DATABASE_HEADER: worker.settings.clickhouse.describe()}
 
     async def answer(view: faust.web.View, sql: str, fmt: str) -> faust.web.Response:
@@ -452,7 +456,6 @@ def add_sql_page(worker: Worker, analyst: Store) -> None:
             return await answer(self, body.decode("utf-8", errors="replace"), request.query.get("format", "tsv"))
 
     worker.app.page("/sql")(Sql)
-    worker.app.on_before_shutdown.connect(partial(_close_analyst, executor, analyst))
 
 
 async def _close_analyst(executor: ThreadPoolExecutor, analyst: Store, sender: faust.App, **kwargs) -> None:  # noqa: ANN003

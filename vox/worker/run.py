@@ -55,7 +55,7 @@ def run_worker(settings: Settings) -> None:
             worker.spinner = None
         web = f"http://{settings.web_host}:{settings.web_port}"
         print(f"vox worker: {settings.topic_prefix}* on {bootstrap(settings)} -> {settings.clickhouse.describe()}; "
-              f"metrics {web}/metrics, health {web}/healthz, analysts' SQL {web}/sql", flush=True)  # fmt: skip
+              f"dashboard {web}/, metrics {web}/metrics, health {web}/healthz, analysts' SQL {web}/sql", flush=True)  # fmt: skip
         try:
             worker.execute_from_commandline()
         except SystemExit:
