@@ -341,7 +341,7 @@ def build_parser() -> argparse.ArgumentParser:
         "demo", _demo,
         "The main job on embedded defaults: start the local broker, create topics, run the worker, "
         "publish the bundled sample, and show what landed in ClickHouse.",
-    ).add_argument("--keep-running", action="store_true", help="leave the broker running afterwards")  # fmt: skip
+    ).add_argument("--keep-running", action="store_true", help="keep the worker (its dashboard) and the broker running until Ctrl-C")  # fmt: skip
     _simulate_arguments(command("simulate", _simulate, "Generate customer traffic from a population with hidden "
                                 "traits, with a ground-truth file; or publish it live to Kafka."))
     _import_arguments(command("import", _import, "Turn exported history into vox events (JSON lines, time order)."))

@@ -139,18 +139,19 @@ class VoxTables:
     # --- `vox demo` ---
 
     def landed(self) -> dict[str, list[tuple]]:
-        """What the demo shows of a run: events per family, ratings per brand, the typology,
-        the dead letters."""
+        """What the demo shows of a run: events per family, ratings of the ten most reviewed
+        brands, the typology, the dead letters by topic and reason (with one of the reasons)."""
         db = self.db
         return {
             "families": self.store.query(f"SELECT event_type, count(), uniqExact(customer_id) FROM {db}.interactions "
                                          "GROUP BY event_type ORDER BY event_type"),  # fmt: skip
-            "brands": self.store.query(f"SELECT brand, count(), round(avg(rating), 2) FROM {db}.interactions "
-                                       "WHERE event_type = 'review' GROUP BY brand ORDER BY brand"),  # fmt: skip
+            "brands": self.store.query(f"SELECT brand, count() AS n, round(avg(rating), 2) FROM {db}.interactions "
+                                       "WHERE event_type = 'review' GROUP BY brand ORDER BY n DESC, brand LIMIT 10"),  # fmt: skip
             "cells": self.store.query(f"SELECT cell, customers, mean_competence, mean_implication "
                                       f"FROM {db}.typology_matrix ORDER BY customers DESC"),  # fmt: skip
-            "dead_letters": self.store.query(f"SELECT source_topic, reason_class, reason FROM {db}.dead_letters "
-                                             "ORDER BY source_topic"),  # fmt: skip
+            "dead_letters": self.store.query(f"SELECT source_topic, reason_class, count(), min(reason) "
+                                             f"FROM {db}.dead_letters GROUP BY source_topic, reason_class "
+                                             "ORDER BY source_topic, reason_class"),  # fmt: skip
         }
 
     # --- `vox forget` ---

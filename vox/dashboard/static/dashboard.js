@@ -94,7 +94,7 @@ function timelineChart(subject, days, asOf) {
     for (const [at, dash] of [[a.started_at, "3 2"], [a.detected_at, ""]]) {
       const t = toTime(at);
       if (t >= start) chart.append(svg("line", { x1: x(t), x2: x(t), y1: top, y2: height - bottom,
-        stroke: a.direction === "up" ? "#1e8449" : "#c0392b", "stroke-dasharray": dash, "data-alert-id": a.alert_id }));
+        stroke: a.direction === "positive" ? "#1e8449" : "#c0392b", "stroke-dasharray": dash, "data-alert-id": a.alert_id }));
     }
   }
   const points = subject.windows.map((w) => `${x(toTime(w.start)).toFixed(1)},${y(w.mean).toFixed(1)}`);
@@ -108,12 +108,12 @@ function drawSentiment(s) {
   list.replaceChildren();
   if (!s.open_alerts.length) list.append(el("p", { class: "quiet" }, s.has_data ? "No open alert: sentiment is steady on every subject." : "No sentiment yet."));
   for (const a of s.open_alerts) {
-    const verb = a.direction === "down" ? "fell" : "rose";
+    const verb = a.direction === "negative" ? "fell" : "rose";
     list.append(el("div", { class: `alert ${a.direction}`, "data-alert-id": a.alert_id, "data-subject": `${a.subject_kind}:${a.subject}` },
       el("div", { class: "what" }, `Sentiment of ${a.subject_kind} ${a.subject} ${verb} from ${signed(a.baseline)} to ${signed(a.level)}`),
       el("div", {}, `${a.magnitude_sd.toFixed(1)} standard deviations; change started about ${when(a.started_at)}, ` +
         `alert raised ${when(a.detected_at)} after ${fmt.format(a.events_since_change)} opinions`),
-      el("div", { class: "ev" }, a.evidence.length ? `most negative recent events: ${a.evidence.join(", ")}` : "")));
+      el("div", { class: "ev" }, a.evidence.length ? `evidence, its strongest opinions since the change: ${a.evidence.join(", ")}` : "")));
   }
   const timelines = $("timelines");
   timelines.replaceChildren();
