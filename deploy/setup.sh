@@ -2,7 +2,8 @@
 # Installs what vox needs on a fresh machine; safe to run again (each step skips what is there).
 #   deploy/setup.sh        Python environment (.venv) and the local Kafka broker (Maven Central)
 #   deploy/setup.sh test   the same, plus what the tests start: a real ClickHouse server
-#                          (Debian clickhouse-server, 18.16) and promtool (Debian prometheus)
+#                          (Debian clickhouse-server, 18.16), promtool (Debian prometheus) and
+#                          a headless browser for the dashboard (Debian chromium)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
@@ -17,6 +18,7 @@ command -v mvn >/dev/null || need_apt+=(maven)
 if [ "${1:-}" = "test" ]; then
   command -v clickhouse-server >/dev/null || need_apt+=(clickhouse-server)
   command -v promtool >/dev/null || need_apt+=(prometheus)
+  command -v chromium >/dev/null || need_apt+=(chromium)  # the dashboard's test loads it headless
 fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   say "installing Debian packages: ${need_apt[*]}"

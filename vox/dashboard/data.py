@@ -18,6 +18,7 @@ LEADERS_PER_TOPIC = 5
 MAX_SUBJECTS = 8  # sentiment timelines on the page
 TIMELINE_DAYS = 7
 BUCKET_HOURS = 3  # hourly windows taken in threes: a busy subject's hour holds a handful of opinions
+# (buckets by integer division: toStartOfInterval is not in every ClickHouse vox supports)
 MAX_ALERTS = 20
 MAX_FLOWS = 30
 MAX_REASONS = 20
@@ -116,7 +117,8 @@ def sentiment(store: Store) -> dict[str, Any]:
         where = f"subject_kind = {quote(kind)} AND subject = {quote(name)}"
         windows = [{"start": str(start)[:19], "opinions": int(n), "mean": round(float(mean), 3),
                     "share_negative": round(float(negative), 3)} for start, n, mean, negative in store.query(f"""
-            SELECT toStartOfInterval(window_start, INTERVAL {BUCKET_HOURS} HOUR) AS start, sum(opinions) AS n,
+            SELECT toDateTime(intDiv(toUInt32(window_start), {BUCKET_HOURS * 3600}) * {BUCKET_HOURS * 3600}, 'UTC') AS start,
+                   sum(opinions) AS n,
                    sum(mean * opinions) / n, sum(share_negative * opinions) / n
             FROM {db}.sentiment_timeline WHERE {where} AND window_start > {since}
             GROUP BY start ORDER BY start LIMIT {TIMELINE_DAYS * 24}
