@@ -3,7 +3,8 @@
 #   deploy/setup.sh        Python environment (.venv) and the local Kafka broker (Maven Central)
 #   deploy/setup.sh test   the same, plus what the tests start: a real ClickHouse server
 #                          (Debian clickhouse-server, 18.16), promtool (Debian prometheus) and
-#                          a headless browser for the dashboard (Debian chromium)
+#                          a headless browser for the dashboard (Debian chromium) and a
+#                          Compose client to check docker-compose.yml (Debian docker-compose)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
@@ -19,6 +20,7 @@ if [ "${1:-}" = "test" ]; then
   command -v clickhouse-server >/dev/null || need_apt+=(clickhouse-server)
   command -v promtool >/dev/null || need_apt+=(prometheus)
   command -v chromium >/dev/null || need_apt+=(chromium)  # the dashboard's test loads it headless
+  command -v docker-compose >/dev/null || need_apt+=(docker-compose)  # `config` checks docker-compose.yml
 fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   say "installing Debian packages: ${need_apt[*]}"
