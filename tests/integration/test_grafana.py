@@ -159,5 +159,6 @@ def test_the_dashboard_json_holds_the_demo_story_and_its_bounds(demo_url: str) -
     alerted = {(a["subject_kind"], a["subject"]) for a in sentiment["open_alerts"]}
     firsts = [(s["subject_kind"], s["subject"]) for s in sentiment["subjects"][: len(alerted)]]
     assert set(firsts) == alerted
+    assert all(s["windows"] for s in sentiment["subjects"]), "every timeline shown has opinions"
     assert all(w["opinions"] > 0 and -1 <= w["mean"] <= 1 for s in sentiment["subjects"] for w in s["windows"])
     assert letters["total"] > 0 and len(letters["by_reason"]) <= data.MAX_REASONS

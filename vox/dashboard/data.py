@@ -115,6 +115,10 @@ def sentiment(store: Store) -> dict[str, Any]:
     subjects = []
     for kind, name in chosen:
         where = f"subject_kind = {quote(kind)} AND subject = {quote(name)}"
+        # each timeline ends at its subject's own latest window: an alert still open on a subject
+        # that has gone quiet shows the change, not an empty week
+        own = _latest(store, f"SELECT toString(max(window_start)) FROM {db}.sentiment_windows WHERE {where}") or latest
+        since = f"toDateTime({quote(own)}, 'UTC') - INTERVAL {TIMELINE_DAYS} DAY"
         windows = [{"start": str(start)[:19], "opinions": int(n), "mean": round(float(mean), 3),
                     "share_negative": round(float(negative), 3)} for start, n, mean, negative in store.query(f"""
             SELECT toDateTime(intDiv(toUInt32(window_start), {BUCKET_HOURS * 3600}) * {BUCKET_HOURS * 3600}, 'UTC') AS start,
@@ -126,7 +130,7 @@ def sentiment(store: Store) -> dict[str, Any]:
         alerts = [_alert(row) for row in store.query(
             f"SELECT {_ALERT_COLUMNS} FROM {db}.sentiment_alerts FINAL WHERE {where} AND detected_at > {since} "
             f"ORDER BY detected_at LIMIT {MAX_ALERTS}")]  # fmt: skip
-        subjects.append({"subject_kind": kind, "subject": name, "windows": windows, "alerts": alerts})
+        subjects.append({"subject_kind": kind, "subject": name, "as_of": own, "windows": windows, "alerts": alerts})
     return {"has_data": bool(subjects), "as_of": latest, "days": TIMELINE_DAYS, "bucket_hours": BUCKET_HOURS,
             "subjects": subjects,
             "open_alerts": open_alerts}  # fmt: skip

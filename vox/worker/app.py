@@ -245,7 +245,7 @@ def add_keyed_stage(worker: Worker, stage: KeyedStage) -> Route | None:
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - Faust would log it and leave the stage dead
-            log.debug("%s failure", stage.name, exc_info=True)
+            log.error("%s stage failed", stage.name, exc_info=True)  # the traceback, for a bug report
             worker.stop(f"its {stage.name} stage failed: {exc}")
 
     app.agent(topic, name=f"vox-{stage.name}")(run)

@@ -66,7 +66,7 @@ function drawTypology(t) {
   for (const f of t.flows.slice(0, 12)) {
     const bar = el("span", { class: "bar" });
     bar.style.width = `${Math.max(3, (120 * f.moves) / busiest)}px`;
-    flows.append(el("li", { "data-from": f.from, "data-to": f.to }, `${f.from} → ${f.to}: ${fmt.format(f.moves)} customers`, bar));
+    flows.append(el("li", { "data-from": f.from, "data-to": f.to }, `${f.from} → ${f.to}: ${fmt.format(f.moves)} customer${f.moves === 1 ? "" : "s"}`, bar));
   }
 }
 
@@ -123,9 +123,9 @@ function drawSentiment(s) {
     const mean = n ? subject.windows.reduce((sum, w) => sum + w.mean * w.opinions, 0) / n : 0;
     timelines.append(el("div", { class: "card", "data-subject": `${subject.subject_kind}:${subject.subject}` },
       el("h3", {}, `${subject.subject_kind}: ${subject.subject}`),
-      el("div", { class: "sub" }, `${fmt.format(n)} opinions in ${s.days} days, mean ${signed(mean)}` +
+      el("div", { class: "sub" }, `${fmt.format(n)} opinions in the ${s.days} days to ${when(subject.as_of).slice(0, 10)}, mean ${signed(mean)}` +
         (subject.alerts.length ? `, ${subject.alerts.length} alert${subject.alerts.length > 1 ? "s" : ""}` : "")),
-      timelineChart(subject, s.days, s.as_of)));
+      timelineChart(subject, s.days, subject.as_of)));
   }
 }
 
