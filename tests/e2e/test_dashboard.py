@@ -14,15 +14,13 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.test_e2e import settings_for_test
-from tests.e2e.test_worker_web import status_of
+from tests.e2e.test_worker_web import running_worker, status_of
 from vox.clickhouse.analyst_store import analyst_store
 from vox.clickhouse.migrations import migrate
 from vox.clickhouse.store import open_store
 from vox.clickhouse.tables import VoxTables
 from vox.dashboard import data
-from vox.kafka.topics import create_topics
 from vox.local.demo import TRAFFIC, traffic_file
-from vox.local.worker_process import WorkerProcess
 from vox.replay import replay_file
 
 pytestmark = pytest.mark.e2e
@@ -75,10 +73,7 @@ def demo_home(kafka_home: Path, tmp_path_factory: pytest.TempPathFactory) -> tup
 
 def test_the_dashboard_shows_what_clickhouse_holds(demo_home) -> None:  # noqa: ANN001
     settings = demo_home
-    create_topics(settings)
-    worker = WorkerProcess(settings)
-    worker.start()
-    try:
+    with running_worker(settings) as worker:
         web = worker.metrics_url.removesuffix("/metrics")
         page = rendered(f"{web}/", ARTEFACTS / "dashboard.png")
         with analyst_store(settings.model_copy(update={"web_port": worker.port})) as store:
@@ -106,19 +101,11 @@ def test_the_dashboard_shows_what_clickhouse_holds(demo_home) -> None:  # noqa: 
         assert 0 < len(sentiment["subjects"]) <= data.MAX_SUBJECTS
         topics = json.loads(urllib.request.urlopen(f"{web}/api/leaders", timeout=5).read())["topics"]
         assert 0 < len(topics) <= data.MAX_TOPICS and all(len(t["leaders"]) <= data.LEADERS_PER_TOPIC for t in topics)
-    finally:
-        worker.stop()
 
 
 def test_the_dashboard_with_no_data_says_so(kafka_home: Path, tmp_path: Path) -> None:
-    settings = settings_for_test(kafka_home, f"chdb://{tmp_path}/chdb", tmp_path)
-    create_topics(settings)
-    worker = WorkerProcess(settings)
-    worker.start()
-    try:
+    with running_worker(settings_for_test(kafka_home, f"chdb://{tmp_path}/chdb", tmp_path)) as worker:
         page = rendered(worker.metrics_url.removesuffix("/metrics") + "/")
-    finally:
-        worker.stop()
     body = next(attrs for tag, attrs in page.elements if tag == "body")
     assert body.get("data-state") == "empty"
     assert page.by_id("no-data").get("hidden") is None  # the notice is shown ...

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
 from tests.e2e.test_e2e import settings_for_test
 from vox.kafka.topics import create_topics
 from vox.local.worker_process import WorkerProcess
+from vox.settings import Settings
 
 pytestmark = pytest.mark.e2e
 
@@ -34,20 +37,27 @@ def status_of(url: str | urllib.request.Request) -> int:
         return error.code
 
 
-def test_the_worker_serves_metrics_and_health_on_its_address_only(kafka_home: Path, tmp_path: Path) -> None:
-    settings = settings_for_test(kafka_home, f"chdb://{tmp_path}/chdb", tmp_path)
+@contextmanager
+def running_worker(settings: Settings) -> Iterator[WorkerProcess]:
+    """A real `vox worker` process on these settings, its topics created, stopped afterwards."""
     create_topics(settings)
     worker = WorkerProcess(settings)
     worker.start()
     try:
+        yield worker
+    finally:
+        worker.stop()
+
+
+def test_the_worker_serves_metrics_and_health_on_its_address_only(kafka_home: Path, tmp_path: Path) -> None:
+    settings = settings_for_test(kafka_home, f"chdb://{tmp_path}/chdb", tmp_path)
+    with running_worker(settings) as worker:
         assert listening_addresses(worker.port) == {"127.0.0.1"}
         with urllib.request.urlopen(worker.metrics_url, timeout=3) as response:
             assert response.headers["Content-Type"].startswith("text/plain; version=")
         base = worker.metrics_url.removesuffix("/metrics")
         assert status_of(base + "/healthz") == 200
         assert [status_of(f"{base}{page}") for page in ("/table/", "/router/", "/graph/", "/stats/")] == [404] * 4
-    finally:
-        worker.stop()
     # one line at start says where everything is; nothing for a terminal in a log file
     log = worker.log_path.read_text()
     assert f"metrics {base}/metrics, health {base}/healthz, analysts' SQL {base}/sql" in log.splitlines()[0]
