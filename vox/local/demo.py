@@ -28,9 +28,10 @@ from vox.local.worker_process import WorkerProcess
 from vox.simulator.generate import SimConfig
 
 SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "sample-events.jsonl"
-#: the demo's traffic: four weeks of a community, a planted leader and communicator per topic,
-#: two brands whose quality shifts (one down, one up), a few broken messages
-TRAFFIC = SimConfig(customers=1200, days=28, seed=3, shifts=2, invalid_rate=0.002)
+#: the demo's traffic: five weeks of a community (30 days establish implication, so that every
+#: cell fills), a planted leader and communicator per topic, two brands whose quality shifts
+#: (one down, one up), a few broken messages
+TRAFFIC = SimConfig(customers=1200, days=35, seed=5, shifts=2, invalid_rate=0.002)
 PROGRESS_EVERY_S = 10.0
 ANNOUNCED = ("segments", "leaders", "alerts")
 
