@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from vox.clickhouse.tables import require_tables
 from vox.clickhouse.store import Store, quote
-from vox.core.sentiment.subjects import SUBJECT_KINDS
+from vox.core.sentiment.subjects import END_REASONS, SUBJECT_KINDS
 from vox.errors import VoxError
 
 RECENT_DAYS = 7
@@ -107,6 +107,6 @@ def alerts_report(store: Store, include_ended: bool = False, limit: int = 50) ->
                f"{float(level):+.2f} ({float(magnitude):+.1f} sd), began about {started[:16]}, detected {detected[:16]} " \
                f"after {int(since)} opinions"  # fmt: skip
         if status != "open":
-            head += f"; ended {ended[:16]} ({'back to its level' if reason == 'returned' else 'a new level'})"
+            head += f"; ended {ended[:16]} ({END_REASONS.get(reason, reason)})"
         lines += [head, f"      evidence: {', '.join(evidence)}"]
     return "\n".join(lines)

@@ -22,7 +22,7 @@ def alert(status: str, direction: str = "negative") -> bytes:
                        "direction": direction, "baseline": 0.4, "level": -0.3, "magnitude_sd": -1.6,
                        "started_at": "2026-01-18T16:20:00Z", "detected_at": "2026-01-21T23:10:00Z",
                        "events_since_change": 12, "evidence_event_ids": ["e1", "e2", "e3", "e4"],
-                       "ended_at": "2026-01-25T10:00:00Z", "end_reason": "back to its level"}).encode()  # fmt: skip
+                       "ended_at": "2026-01-25T10:00:00Z", "end_reason": "returned"}).encode()  # fmt: skip
 
 
 def test_first_placements_are_not_moves_and_only_the_first_moves_are_told() -> None:

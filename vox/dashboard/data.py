@@ -115,9 +115,14 @@ def sentiment(store: Store) -> dict[str, Any]:
     subjects = []
     for kind, name in chosen:
         where = f"subject_kind = {quote(kind)} AND subject = {quote(name)}"
-        # each timeline ends at its subject's own latest window: an alert still open on a subject
-        # that has gone quiet shows the change, not an empty week
+        # each timeline ends at its subject's own latest window, or half a span after its open
+        # alert was raised: the change and the alert are in view, not a quiet week after them
         own = _latest(store, f"SELECT toString(max(window_start)) FROM {db}.sentiment_windows WHERE {where}") or latest
+        raised = max((a["detected_at"] for a in open_alerts if (a["subject_kind"], a["subject"]) == (kind, name)),
+                     default=None)  # fmt: skip
+        if raised is not None:
+            own = min(own, _latest(store, f"SELECT toString(toDateTime({quote(raised)}, 'UTC') + "
+                                          f"INTERVAL {TIMELINE_DAYS * 12} HOUR)") or own)  # fmt: skip
         since = f"toDateTime({quote(own)}, 'UTC') - INTERVAL {TIMELINE_DAYS} DAY"
         windows = [{"start": str(start)[:19], "opinions": int(n), "mean": round(float(mean), 3),
                     "share_negative": round(float(negative), 3)} for start, n, mean, negative in store.query(f"""

@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+from vox.core.sentiment.subjects import END_REASONS
+
 MOVES_TOLD = 3  # the first moves between cells, then only their count
 LEADERS_TOLD = 4  # the first leader of as many topics, then only their count
 
@@ -54,7 +56,8 @@ class Story:
     def _alert(self, m: dict) -> list[str]:
         subject = f"{m['subject_kind']} {m['subject']}"
         if m.get("status") == "ended":
-            return [f"  alert    ended for {subject} on {_time(m.get('ended_at'))} ({m.get('end_reason') or 'back to its level'})"]
+            reason = END_REASONS.get(m.get("end_reason") or "", m.get("end_reason") or "")
+            return [f"  alert    ended for {subject} on {_time(m.get('ended_at'))} ({reason})"]
         self.alerts += 1
         verb = "fell" if m["direction"] == "negative" else "rose"
         evidence = ", ".join((m.get("evidence_event_ids") or [])[:3])

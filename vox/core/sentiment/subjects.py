@@ -59,6 +59,10 @@ def review_opinion(stars: int, text_score: float | None, star_weight: float) -> 
     return star_weight * from_stars + (1 - star_weight) * text_score
 
 
+#: why an alert ended, in words
+END_REASONS = {"returned": "back to its level", "new level": "settled at a new level"}
+
+
 @dataclass
 class Alert:
     """One incident on one subject: raised once, ended once."""
