@@ -52,4 +52,4 @@ def test_an_alert_is_told_with_its_evidence_and_its_end() -> None:
     assert "after 12 opinions" in raised[0] and raised[1].endswith("e1, e2, e3")
     assert "rose" in story.tell("alerts", alert("open", "positive"))[0]
     assert story.tell("alerts", alert("ended")) == ["  alert    ended for brand Acme on 2026-01-25 10:00 (back to its level)"]
-    assert story.summary() == "0 moves between cells, 0 leaders entering in 0 topics, 2 sentiment alerts raised"
+    assert story.summary() == "so far 0 moves between cells, 0 leaders entering in 0 topics, 2 sentiment alerts raised"

@@ -67,5 +67,8 @@ class Story:
                 f"           evidence, its strongest opinions since the change: {evidence}"]  # fmt: skip
 
     def summary(self) -> str:
-        return (f"{self.moves:,} moves between cells, {self.leaders:,} leaders entering in {len(self.leader_topics)} "
-                f"topics, {self.alerts} sentiment alert{'s' if self.alerts != 1 else ''} raised")  # fmt: skip
+        # "so far": moves and rankings at event-time points the data has not yet passed come
+        # with the next events (the sample, in the demo)
+        return (f"so far {self.moves:,} moves between cells, {self.leaders:,} leaders entering in "
+                f"{len(self.leader_topics)} topics, {self.alerts} sentiment alert{'s' if self.alerts != 1 else ''} "
+                "raised")  # fmt: skip
