@@ -44,7 +44,7 @@ def statements() -> list[tuple[str, str]]:
 STATEMENTS = statements()
 
 
-def _replayed(url: str, events: Path) -> str:
+def replayed(url: str, events: Path) -> str:
     with open_store(parse_clickhouse_url(url)) as store:
         migrate(store)
         report = replay_file(events, VoxTables(store), Settings(), progress=False)
@@ -59,8 +59,8 @@ def datasets(chdb_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[s
 
     out = tmp_path_factory.mktemp("default-simulation")
     write_simulation(SimConfig(), out, progress=False)  # `vox simulate --out DIR`, every default
-    return {"sample": _replayed(f"chdb://{chdb_dir}?database={fresh_database()}", SAMPLE),
-            "simulated": _replayed(f"chdb://{chdb_dir}?database={fresh_database()}", out / "events.jsonl")}
+    return {"sample": replayed(f"chdb://{chdb_dir}?database={fresh_database()}", SAMPLE),
+            "simulated": replayed(f"chdb://{chdb_dir}?database={fresh_database()}", out / "events.jsonl")}
 
 
 def test_the_docs_hold_sql_examples() -> None:

@@ -14,15 +14,13 @@ import pytest
 import yaml
 
 from tests.conftest import fresh_database
+from tests.integration.test_docs_sql import replayed
 from vox.clickhouse.analyst import QueryLimits, analyst_output
 from vox.clickhouse.formats import FORMATS
-from vox.clickhouse.migrations import migrate
 from vox.clickhouse.store import open_store
-from vox.clickhouse.tables import VoxTables
 from vox.dashboard import data
-from vox.local.demo import TRAFFIC
+from vox.local.demo import TRAFFIC, traffic_file
 from vox.metrics import WorkerMetrics
-from vox.replay import replay_file
 from vox.settings import Settings, parse_clickhouse_url
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -96,19 +94,9 @@ def test_every_prometheus_panel_reads_metrics_the_worker_exports() -> None:
 
 @pytest.fixture(scope="module")
 def demo_data(chdb_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """The demo's simulated traffic, replayed into a fresh database on chDB and on the server."""
-    from vox.simulator.run import write_simulation
-
-    out = tmp_path_factory.mktemp("demo-traffic")
-    write_simulation(TRAFFIC, out, progress=False)
-    return {"events": str(out / "events.jsonl"), "chdb": f"chdb://{chdb_dir}?database={fresh_database()}"}
-
-
-def _replayed(url: str, events: str) -> str:
-    with open_store(parse_clickhouse_url(url)) as store:
-        migrate(store)
-        assert replay_file(Path(events), VoxTables(store), Settings(), progress=False).events > 0
-    return url
+    """The demo's simulated traffic, to replay into a fresh database on chDB and on the server."""
+    events = traffic_file(Settings(home=tmp_path_factory.mktemp("demo-traffic")), TRAFFIC)
+    return {"events": str(events), "chdb": f"chdb://{chdb_dir}?database={fresh_database()}"}
 
 
 @pytest.fixture(scope="module", params=["chdb", "server"])
@@ -117,7 +105,7 @@ def demo_url(request: pytest.FixtureRequest, demo_data: dict[str, str]) -> str:
         url = demo_data["chdb"]
     else:
         url = request.getfixturevalue("clickhouse_server").url(fresh_database())
-    return _replayed(url, demo_data["events"])
+    return replayed(url, Path(demo_data["events"]))
 
 
 NUMBER = re.compile(r"^(Nullable\()?(U?Int\d+|Float\d+|Decimal)")

@@ -8,9 +8,11 @@ today, so a replayed history or the demo's sample read the same as a live stream
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any, Callable
 
-from vox.clickhouse.store import Store, quote
+from vox.clickhouse.store import Store, in_list, quote
+from vox.clickhouse.tables import has_tables
 from vox.core.typology import CELLS, LEVELS
 
 MAX_TOPICS = 12  # topics shown with their leaders
@@ -24,10 +26,6 @@ MAX_FLOWS = 30
 MAX_REASONS = 20
 
 
-def _tables(store: Store) -> set[str]:
-    return {name for (name,) in store.query(f"SELECT name FROM system.tables WHERE database = {quote(store.database)}")}
-
-
 def _latest(store: Store, sql: str) -> str | None:
     """The latest time in the data, as 'YYYY-MM-DD hh:mm:ss', or None when there is none."""
     value = store.scalar(sql)
@@ -38,13 +36,13 @@ def _latest(store: Store, sql: str) -> str | None:
 def typology(store: Store) -> dict[str, Any]:
     """The 3 x 3 matrix with each cell's population (staff excluded) and the latest day's moves."""
     db = store.database
-    if "customer_scores" not in _tables(store):
+    if not has_tables(store, "customer_scores"):
         return {"has_data": False, "cells": [], "flows": [], "day": None}
-    found = {cell: (int(n), float(c), float(i)) for cell, n, c, i in store.query(
-        f"SELECT cell, customers, mean_competence, mean_implication FROM {db}.typology_matrix")}  # fmt: skip
-    cells = [{"cell": name, "competence_level": competence, "implication_level": implication,
-              "customers": found.get(name, (0, 0.0, 0.0))[0], "mean_competence": found.get(name, (0, 0.0, 0.0))[1],
-              "mean_implication": found.get(name, (0, 0.0, 0.0))[2]}
+    found = {cell: {"customers": int(n), "mean_competence": float(c), "mean_implication": float(i)}
+             for cell, n, c, i in store.query(
+                 f"SELECT cell, customers, mean_competence, mean_implication FROM {db}.typology_matrix")}  # fmt: skip
+    empty = {"customers": 0, "mean_competence": 0.0, "mean_implication": 0.0}
+    cells = [{"cell": name, "competence_level": competence, "implication_level": implication, **found.get(name, empty)}
              for (competence, implication), name in CELLS.items()]  # fmt: skip
     day = _latest(store, f"SELECT toString(max(day)) FROM {db}.segment_flows")
     flows = [] if day is None else [
@@ -58,7 +56,7 @@ def typology(store: Store) -> dict[str, Any]:
 def leaders(store: Store) -> dict[str, Any]:
     """The current leaders of the busiest topics, with their kind and the three dimensions."""
     db = store.database
-    if "opinion_leaders" not in _tables(store):
+    if not has_tables(store, "opinion_leaders"):
         return {"has_data": False, "topics": []}
     rows = store.query(f"""
         SELECT topic, rank, customer_id, kind, score, who, what, whom, credibility
@@ -94,7 +92,7 @@ def sentiment(store: Store) -> dict[str, Any]:
     """The busiest subjects' timelines (hourly windows in BUCKET_HOURS buckets) over the latest days, their alerts as markers, and
     every open alert (those first)."""
     db = store.database
-    if "sentiment_windows" not in _tables(store):
+    if not has_tables(store, "sentiment_windows"):
         return {"has_data": False, "as_of": None, "subjects": [], "open_alerts": []}
     latest = _latest(store, f"SELECT toString(max(window_start)) FROM {db}.sentiment_windows")
     if latest is None:
@@ -112,17 +110,23 @@ def sentiment(store: Store) -> dict[str, Any]:
     for pair in [(a["subject_kind"], a["subject"]) for a in open_alerts] + [tuple(row) for row in busiest]:
         if pair not in chosen and len(chosen) < MAX_SUBJECTS:
             chosen.append(pair)
+    # each timeline ends at its subject's own latest window, or half a span after its latest open
+    # alert was raised: the change and the alert are in view, not a quiet week after them
+    ends = {(kind, name): end for kind, name, end in store.query(
+        f"SELECT subject_kind, subject, toString(max(window_start)) FROM {db}.sentiment_windows "
+        f"WHERE subject IN {in_list(sorted({name for _, name in chosen}))} GROUP BY subject_kind, subject")
+        if (kind, name) in chosen} if chosen else {}  # fmt: skip
+    alerted = set()
+    for a in open_alerts:  # newest first: the first of a subject is its latest
+        pair = (a["subject_kind"], a["subject"])
+        if pair not in alerted:
+            alerted.add(pair)
+            after_alert = datetime.fromisoformat(a["detected_at"]) + timedelta(days=TIMELINE_DAYS / 2)
+            ends[pair] = min(ends.get(pair, latest)[:19], after_alert.isoformat(sep=" ")[:19])
     subjects = []
     for kind, name in chosen:
         where = f"subject_kind = {quote(kind)} AND subject = {quote(name)}"
-        # each timeline ends at its subject's own latest window, or half a span after its open
-        # alert was raised: the change and the alert are in view, not a quiet week after them
-        own = _latest(store, f"SELECT toString(max(window_start)) FROM {db}.sentiment_windows WHERE {where}") or latest
-        raised = max((a["detected_at"] for a in open_alerts if (a["subject_kind"], a["subject"]) == (kind, name)),
-                     default=None)  # fmt: skip
-        if raised is not None:
-            own = min(own, _latest(store, f"SELECT toString(toDateTime({quote(raised)}, 'UTC') + "
-                                          f"INTERVAL {TIMELINE_DAYS * 12} HOUR)") or own)  # fmt: skip
+        own = ends.get((kind, name), latest)[:19]
         since = f"toDateTime({quote(own)}, 'UTC') - INTERVAL {TIMELINE_DAYS} DAY"
         windows = [{"start": str(start)[:19], "opinions": int(n), "mean": round(float(mean), 3),
                     "share_negative": round(float(negative), 3)} for start, n, mean, negative in store.query(f"""
@@ -144,7 +148,7 @@ def sentiment(store: Store) -> dict[str, Any]:
 def dead_letters(store: Store) -> dict[str, Any]:
     """Rejected messages by reason, from every worker (ClickHouse holds them all)."""
     db = store.database
-    if "dead_letters" not in _tables(store):
+    if not has_tables(store, "dead_letters"):
         return {"total": 0, "by_reason": []}
     rows = store.query(f"SELECT reason_class, source_topic, count() AS n FROM {db}.dead_letters "
                        f"GROUP BY reason_class, source_topic ORDER BY n DESC, reason_class LIMIT {MAX_REASONS}")  # fmt: skip

@@ -29,8 +29,8 @@ class PipelineHealth:
     registry: CollectorRegistry
     samples: deque = field(default_factory=lambda: deque(maxlen=64))  # (time, events consumed)
 
-    def sample(self, now: float) -> None:
-        consumed = totals(self.registry).get("vox_events_consumed_total", 0.0)
+    def sample(self, now: float, summed: dict[str, float] | None = None) -> None:
+        consumed = (summed if summed is not None else totals(self.registry)).get("vox_events_consumed_total", 0.0)
         self.samples.append((now, consumed))
         while len(self.samples) > 2 and now - self.samples[1][0] >= RATE_WINDOW_S:
             self.samples.popleft()
@@ -42,8 +42,8 @@ class PipelineHealth:
         return (n1 - n0) / (t1 - t0) if t1 > t0 else None
 
     def snapshot(self, now: float, wall_now: float, health: dict) -> dict[str, Any]:
-        self.sample(now)
         summed = totals(self.registry)
+        self.sample(now, summed)
         last_batch = summed.get("vox_last_batch_timestamp_seconds", 0.0)
         rate = self.events_per_second()
         return {

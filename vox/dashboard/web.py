@@ -63,8 +63,8 @@ def add_dashboard(worker: "Worker", analyst: Store, executor: ThreadPoolExecutor
 
     class Health(faust.web.View):
         async def get(self, request: faust.web.Request) -> faust.web.Response:
-            verdict = worker.health.verdict(time.monotonic())
-            return self.json(pipeline.snapshot(time.monotonic(), time.time(), verdict), headers=no_store)
+            now = time.monotonic()
+            return self.json(pipeline.snapshot(now, time.time(), worker.health.verdict(now)), headers=no_store)
 
     app.page("/api/health", name="api-health")(Health)
 

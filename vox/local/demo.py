@@ -91,16 +91,19 @@ def tell_story(settings: Settings, worker: WorkerProcess, events: Path, analyst:
         except Exception as exc:  # noqa: BLE001 - told below, in one line
             failed.append(exc)
 
+    def tell_polled(timeout_ms: int) -> None:
+        for records in consumer.poll(timeout_ms=timeout_ms).values():
+            for record in records:
+                for line in story.tell(family_of[record.topic], record.value):
+                    print(line, flush=True)
+
     already = worker.consumed()
     publisher = threading.Thread(target=publish, daemon=True)
     publisher.start()
     next_progress = time.monotonic() + PROGRESS_EVERY_S
     try:
         while True:
-            for records in consumer.poll(timeout_ms=500).values():
-                for record in records:
-                    for line in story.tell(family_of[record.topic], record.value):
-                        print(line, flush=True)
+            tell_polled(500)
             if failed:
                 raise failed[0]
             if time.monotonic() >= next_progress:
@@ -112,10 +115,7 @@ def tell_story(settings: Settings, worker: WorkerProcess, events: Path, analyst:
             if not publisher.is_alive() and "report" in published:
                 worker.wait_consumed(int(already) + published["report"].published)
                 worker.wait_settled()
-                for records in consumer.poll(timeout_ms=2000).values():  # the last announcements
-                    for record in records:
-                        for line in story.tell(family_of[record.topic], record.value):
-                            print(line, flush=True)
+                tell_polled(2000)  # the last announcements
                 return story
     finally:
         consumer.close()

@@ -46,10 +46,10 @@ class Story:
         if m.get("change") != "entered":
             return []
         self.leaders += 1
-        if m["topic"] in self.leader_topics or len(self.leader_topics) >= LEADERS_TOLD:
-            self.leader_topics.add(m["topic"])
-            return []
+        told = m["topic"] not in self.leader_topics and len(self.leader_topics) < LEADERS_TOLD
         self.leader_topics.add(m["topic"])
+        if not told:
+            return []
         return [f"  leader   {m['customer_id']} now leads {m['topic']} as {m['kind']} (#{m['rank']}, score "
                 f"{m['score']:.2f}: what they know {m['what']:.2f}, whom they know {m['whom']:.2f})"]  # fmt: skip
 
