@@ -195,3 +195,10 @@ def test_every_command_answers_bad_input_in_one_line(command: str, tmp_path: Pat
     done = vox(*args, env={"VOX_HOME": str(tmp_path), "VOX_KAFKA_TIMEOUT_S": "2", **env}, timeout=120)
     assert done.returncode == code, done.stderr
     assert_one_line_error(done, words)
+
+
+def test_demo_on_an_unusable_database_says_so_before_starting_a_broker(tmp_path: Path) -> None:
+    done = vox("demo", env={"VOX_HOME": str(tmp_path), "KAFKA_BOOTSTRAP": "", "CLICKHOUSE_URL": "chdb:///etc/passwd"})
+    assert done.returncode == 1
+    assert_one_line_error(done, "cannot use /etc/passwd as the chDB directory")
+    assert not (tmp_path / "kafka").exists() and done.stdout == ""  # nothing started, nothing to stop

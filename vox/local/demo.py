@@ -123,6 +123,9 @@ def tell_story(settings: Settings, worker: WorkerProcess, events: Path, analyst:
 
 def run_demo(settings: Settings, keep_running: bool = False, sample: Path = SAMPLE,
              traffic: SimConfig | None = TRAFFIC) -> int:  # fmt: skip
+    # the database first: an unusable one is told before a broker is started for nothing
+    with open_store(settings.clickhouse) as store:  # the worker opens it again: chDB allows one process
+        migrate(store)
     broker = None if settings.kafka_bootstrap else LocalKafka(settings)
     if broker is not None:
         state = broker.start()
@@ -133,8 +136,6 @@ def run_demo(settings: Settings, keep_running: bool = False, sample: Path = SAMP
     try:
         created = create_topics(settings)
         print(f"[2/6] topics: {', '.join(f'{t} ({o})' for t, o in created.items())}")
-        with open_store(settings.clickhouse) as store:  # the worker opens it again: chDB allows one process
-            migrate(store)
         worker = WorkerProcess(settings)
         worker.start()
         web = worker.metrics_url.removesuffix("/metrics")
