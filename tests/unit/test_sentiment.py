@@ -60,9 +60,11 @@ def test_intensifiers_raise_and_dampeners_lower() -> None:
 
 
 def test_long_texts_do_not_drift_to_the_extremes() -> None:
-    # VADER's compound goes to +-1 as a text grows; a mixed text stays mixed however long
+    # VADER's compound goes to +-1 as a text grows; a mixed text stays where one copy of it reads,
+    # far from the extremes, however long (the learned terms read this one as leaning positive:
+    # "great" says more in a review than "bad")
     mixed = "The tone is great. The tuning pegs are bad. " * 200
-    assert abs(score(mixed)) < 0.3
+    assert abs(score(mixed)) < 0.5
     assert abs(score(mixed)) == pytest.approx(abs(score("The tone is great. The tuning pegs are bad.")), abs=0.15)
 
 
@@ -120,3 +122,21 @@ def test_rows_carry_the_text_sentiment_and_its_language() -> None:
     empty = Post(event_id="p2", customer_id="c2", occurred_at=NOW, type="post", post_id="p2", thread_id="t1",
                  kind="comment", topic="amps")  # fmt: skip
     assert event_sentiment(empty) == (None, None)
+
+
+def test_the_learned_terms_read_a_review_in_a_products_own_terms() -> None:
+    # no word of these is in the lexicon: the English terms learned from rated reviews read them
+    assert score("Cheap plastic, the knob came off the first day.", "en") < 0
+    assert score("Stopped working after a week, sent it back.", "en") < -0.5
+    assert score("Does exactly what it says.", "en") > 0
+
+
+def test_the_learned_model_is_fitted_to_its_labels() -> None:
+    # the trainer's fit on texts made here: a word seen only in positive texts learns a positive weight
+    from bench.train_sentiment import Example, fit
+
+    texts = [("the zorble knob is here", 0.95), ("a zorble one", 0.95), ("the flurp knob is here", 0.05),
+             ("a flurp one", 0.05), ("the knob", 0.5), ("one knob", 0.5)]  # fmt: skip
+    model = fit([Example(text, label, 1.0) for text, label in texts], penalty=0.1)
+    assert model.weights["zorble"] > 0 > model.weights["flurp"]
+    assert abs(model.weights.get("knob", 0.0)) < model.weights["zorble"]

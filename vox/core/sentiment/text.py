@@ -25,13 +25,24 @@ The lexicons ship in the repository (`lexicons/`, with their licences): VADER's 
 Pattern's French adjectives plus a short list of French verbs, nouns and adverbs written here.
 The constants were set on the development set (the VADER tweets), never on a set reported as an
 evaluation (bench/sentiment.py).
+
+English texts are then read by **learned terms** (`lexicons/en-learned.tsv`, written by
+`python -m bench.train_sentiment` from the development sets only): a linear model over the
+text's words and pairs of words, with the lexicon's balance as one more input, that reads what a
+review says in a product's own terms ("stopped working", "sent it back"), which no general
+lexicon lists. Its sum is divided by the norm of the term counts, so length does not push it to
+the extremes either.
 """
 
 from __future__ import annotations
 
+import math
 import re
+from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import chain
+from operator import mul
 from pathlib import Path
 
 LEXICONS = Path(__file__).with_name("lexicons")
@@ -113,6 +124,50 @@ class TextSentiment:
 NO_SENTIMENT = TextSentiment(None, None)
 
 
+@dataclass(frozen=True, slots=True)
+class LearnedTerms:
+    """A linear model over a text's words and word pairs, learned from people's ratings
+    (`python -m bench.train_sentiment`), that refines the lexicon's reading: the logit of
+    "positive" is `lexicon_weight x lexicon score + bias + sum(weights) / |term counts|`."""
+
+    weights: dict[str, float]  # a word or a pair of words ("not bad") -> its weight
+    lexicon_weight: float
+    bias: float
+    neutral: float  # a score within this of 0 reads as neutral (set on the development tweets)
+
+
+LEARNED_FILE = LEXICONS / "en-learned.tsv"
+
+
+@lru_cache(maxsize=None)
+def learned_terms() -> LearnedTerms | None:
+    """The learned English terms, or None where the file is absent (the lexicon alone)."""
+    if not LEARNED_FILE.exists():
+        return None
+    weights: dict[str, float] = {}
+    header: dict[str, float] = {}
+    for line in LEARNED_FILE.read_text(encoding="utf-8").splitlines():
+        if line.startswith("# ") and "\t" in line:
+            key, value = line[2:].split("\t")
+            header[key] = float(value)
+        elif line and not line.startswith("#"):
+            term, weight = line.split("\t")
+            weights[term] = float(weight)
+    return LearnedTerms(weights, header["lexicon"], header["bias"], header["neutral"])
+
+
+def terms_of(sentences: list[list[str]]) -> list[str]:
+    """The words and the pairs of adjacent words of a text, as the learned model reads them."""
+    words = list(chain.from_iterable(sentences))
+    return words + list(map(" ".join, zip(words, words[1:])))
+
+
+def neutral_band(lang: str | None) -> float:
+    """A score within this of 0 reads as neutral: the learned model's own band for English."""
+    model = learned_terms() if lang == "en" else None
+    return model.neutral if model else 0.05
+
+
 @lru_cache(maxsize=None)
 def lexicon(lang: str) -> dict[str, float]:
     """word -> valence on VADER's -4..4 scale."""
@@ -159,8 +214,25 @@ def sentences_of(text: str, french: bool = False) -> list[list[str]]:
 
 def text_sentiment(text: str, lang: str | None = None) -> TextSentiment:
     """The sentiment of one text. `lang` as the producer gave it (ISO 639), else detected."""
-    if not text or text.isspace():
+    reading = lexicon_reading(text, lang)
+    if reading is None:
         return NO_SENTIMENT
+    language, sentences, balance, words = reading
+    model = learned_terms() if language == "en" else None
+    if model is not None:  # a text with no opinion word the model also reads as neutral has none
+        score = learned_score(model, terms_of(sentences), balance)
+        if balance is not None or abs(score) >= model.neutral:
+            return TextSentiment(round(score, 4), language, words)
+        return TextSentiment(None, language)
+    return TextSentiment(None if balance is None else round(balance, 4), language, words)
+
+
+def lexicon_reading(text: str, lang: str | None) -> tuple[str | None, list[list[str]], float | None, int] | None:
+    """(language, sentences, the lexicon's balance of opinion or None, opinion words), or None
+    for an empty text. The balance is None where the language has no lexicon or the text no
+    opinion word."""
+    if not text or text.isspace():
+        return None
     language = base_language(lang)
     sentences = sentences_of(text, language == "fr")
     if language is None:
@@ -168,7 +240,7 @@ def text_sentiment(text: str, lang: str | None = None) -> TextSentiment:
         if language == "fr":
             sentences = sentences_of(text, True)
     if language not in LANGUAGES:
-        return TextSentiment(None, language)
+        return language, sentences, None, 0
     words = lexicon(language)
     valences: list[float] = []
     contrasts = CONTRASTS[language]
@@ -179,11 +251,16 @@ def text_sentiment(text: str, lang: str | None = None) -> TextSentiment:
     if ":" in text or ";" in text or "<3" in text:
         english = lexicon("en")
         valences += [english.get(face, 0.0) for face in EMOTICONS.findall(text[:MAX_CHARS])]
-    if not valences:
-        return TextSentiment(None, language)
-    net = sum(valences)
-    gross = sum(map(abs, valences))
-    return TextSentiment(round(net / (gross + K), 4), language, len(valences))
+    balance = sum(valences) / (sum(map(abs, valences)) + K) if valences else None
+    return language, sentences, balance, len(valences)
+
+
+def learned_score(model: LearnedTerms, terms: list[str], balance: float | None) -> float:
+    """2 P(positive) - 1 by the learned model, from a text's terms and the lexicon's balance."""
+    known = list(filter(model.weights.__contains__, terms))
+    counts = Counter(known).values()
+    text_part = sum(map(model.weights.__getitem__, known)) / math.sqrt(sum(map(mul, counts, counts))) if known else 0.0
+    return math.tanh((model.lexicon_weight * (balance or 0.0) + model.bias + text_part) / 2)
 
 
 def _sentence_valences(sentence: list[str], words: dict[str, float], language: str, out: list[float]) -> None:
