@@ -107,6 +107,7 @@ def test_amazon_counts_and_votes(amazon) -> None:
     assert dict(report.families) == {"review": 5050, "vote": 9450}
     assert Counter(e["vote_type"] for e in events if e["type"] == "vote") == {"helpful": 8016, "unhelpful": 1434}
     assert {e["category"] for e in events if e["type"] == "review"} == {"musical-instruments"}
+    assert not any("brand" in e for e in events)  # the file does not say it: no placeholder brand
     reviews = {e["review_id"]: e for e in events if e["type"] == "review"}
     for vote in (e for e in events if e["type"] == "vote"):
         assert reviews[vote["target_id"]]["customer_id"] == vote["target_author_id"]

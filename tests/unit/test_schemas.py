@@ -38,5 +38,5 @@ def test_committed_json_schemas_are_up_to_date() -> None:
 def test_json_schema_matches_the_model_on_required_fields() -> None:
     schema = json.loads((JSON_DIR / "review.schema.json").read_text())
     assert set(schema["required"]) == {"event_id", "customer_id", "occurred_at", "type", "review_id", "product_id",
-                                       "brand", "category", "rating"}  # fmt: skip
+                                       "category", "rating"}  # fmt: skip
     assert schema["properties"]["rating"]["minimum"] == 1 and schema["properties"]["rating"]["maximum"] == 5

@@ -178,3 +178,16 @@ def test_the_level_gauges_show_a_bounded_set_of_the_busiest_subjects() -> None:
     metrics.show_levels({"brand:other": 0.5})
     shown = [line for line in metrics.render().decode().splitlines() if line.startswith("vox_sentiment_level{")]
     assert shown == ['vox_sentiment_level{subject="other",subject_kind="brand"} 0.5']
+
+
+def test_a_review_without_a_brand_names_no_brand_subject() -> None:
+    from datetime import datetime, timezone
+
+    from vox.core.sentiment.stage import subjects_of
+    from vox.schemas import Review
+
+    at = datetime(2026, 3, 1, tzinfo=timezone.utc)
+    review = Review(event_id="r1", customer_id="c1", occurred_at=at, type="review", review_id="r1", product_id="p1",
+                    category="strings", rating=2, text="They broke within a week.")  # fmt: skip
+    assert subjects_of(review) == ["product:p1", "category:strings"]
+    assert subjects_of(review.model_copy(update={"brand": "Fender"})) == ["brand:Fender", "product:p1", "category:strings"]

@@ -52,7 +52,7 @@ def interaction_row(event: Event, message: RawMessage, ingested_at: datetime, se
     with `sentiment` off; they are derived, so not in the content digest."""
     f: dict = {}  # the family's own columns; the rest default below
     if isinstance(event, Review):
-        f = dict(product_id=event.product_id, brand=event.brand, category=event.category,
+        f = dict(product_id=event.product_id, brand=event.brand or "", category=event.category,
                  rating=event.rating, content_id=event.review_id, title=event.title, text=event.text,
                  lang=event.lang or "", verified_purchase=int(event.verified_purchase))  # fmt: skip
     elif isinstance(event, Vote):

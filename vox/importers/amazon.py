@@ -10,7 +10,7 @@ Each line (`reviewerID`, `asin`, `overall`, `summary`, `reviewText`, `unixReview
 * **when they voted**: unknown. The votes are placed one second after the review (they cannot
   come before it); their timing carries no information.
 * **brand, category**: not in review files (they are in the separate metadata file): the brand
-  is `unknown` and the category comes from `--category` (default: the file's name).
+  is left out (the file does not say it: no placeholder brand) and the category comes from `--category` (default: the file's name).
 * **time of day**: `unixReviewTime` is a day; reviews are placed at midnight UTC.
 * **language, verified purchase**: not given; left unset / false.
 
@@ -64,7 +64,7 @@ def review_events(line: dict, category: str) -> list[dict]:
     author = f"{SOURCE}:{reviewer}"
     events = [{
         "type": "review", "event_id": review_id, "customer_id": author, "occurred_at": _timestamp(unix),
-        "review_id": review_id, "product_id": product, "brand": "unknown", "category": category,
+        "review_id": review_id, "product_id": product, "category": category,
         "rating": int(float(line["overall"])), "title": str(line.get("summary") or "")[:MAX_TITLE_CHARS],
         "text": str(line.get("reviewText") or "")[:MAX_TEXT_CHARS],
     }]  # fmt: skip

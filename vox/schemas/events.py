@@ -86,7 +86,8 @@ class Review(Envelope):
     type: Literal["review"] = Field(description="Event family.")
     review_id: Id
     product_id: Id
-    brand: Label
+    brand: Label | None = Field(None, description="The product's brand, if the source knows it; left out otherwise "
+                                "(a placeholder such as 'unknown' would become a brand of its own).")
     category: Label
     rating: int = Field(ge=1, le=5, description="Stars, 1 to 5.")
     title: Title = ""

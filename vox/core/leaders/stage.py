@@ -58,7 +58,7 @@ def interactions_of(events: Sequence[Event], positions: Sequence[tuple[int, int]
                         event.actor_role, event.reply_to_customer_id or "", detail])  # fmt: skip
         else:
             out.append([event.category, source, offset, when, event.event_id, "post", event.customer_id,
-                        event.actor_role, "", ["review", event.brand, []]])  # fmt: skip
+                        event.actor_role, "", ["review", event.brand or "", []]])  # fmt: skip
     return out
 
 

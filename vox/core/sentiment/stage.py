@@ -44,17 +44,13 @@ Record = list
 
 
 def subjects_of(event: Event) -> list[str]:
-    if isinstance(event, Review):
-        return [subject_key("brand", event.brand), subject_key("product", event.product_id),
-                subject_key("category", event.category)]  # fmt: skip
-    if isinstance(event, Post):
-        named = [subject_key("topic", event.topic)]
-        if event.brand:
-            named.append(subject_key("brand", event.brand))
-        if event.product_id:
-            named.append(subject_key("product", event.product_id))
-        return named
-    return []
+    if isinstance(event, Review):  # a review with no brand (a source that does not say) names none
+        named = [("brand", event.brand), ("product", event.product_id), ("category", event.category)]
+    elif isinstance(event, Post):
+        named = [("topic", event.topic), ("brand", event.brand), ("product", event.product_id)]
+    else:
+        return []
+    return [subject_key(kind, name) for kind, name in named if name]
 
 
 def opinion_of(event: Event, config: SentimentConfig) -> float | None:
