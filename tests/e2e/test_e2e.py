@@ -36,7 +36,7 @@ INVALID = [
     ("review", encode(review(rating=6)), "invalid_field"),
     ("review", encode(review(occurred_at="2026-03-01T10:00:00")), "invalid_field"),
     ("review", encode(review(text="x" * 25_000)), "too_large"),
-    ("review", encode({k: v for k, v in review().items() if k != "brand"}), "missing_field"),
+    ("review", encode({k: v for k, v in review().items() if k != "category"}), "missing_field"),
     ("vote", encode(review(type="purchase")), "unknown_family"),
     ("click", encode(review()), "wrong_topic"),
 ]
