@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from bench.real import SHARED_DATA
-from vox.core.sentiment.text import neutral_band, text_sentiment
+from vox.core.sentiment.text import learned_terms, text_sentiment
 
 VADER_SETS = SHARED_DATA / "vader-human-rated"
 AMAZON = SHARED_DATA / "amazon-musical-instruments-dev" / "reviews.jsonl.gz"
@@ -106,10 +106,15 @@ def macro_f1(truth: list[int], predicted: list[int]) -> float:
     return sum(f1s) / 3
 
 
+def people_class(mean: float) -> int:
+    """-1, 0 or 1 from people's mean rating (-4..4): neutral within 0.2, the paper's 0.05 on -1..1."""
+    return 0 if abs(mean) < 0.2 else 1 if mean > 0 else -1
+
+
 def human_rated(items: list[tuple[str, float]], scores: list[float | None], band: float, threshold: float) -> dict:
     """Three-class macro-F1 (neutral within `band`) and binary accuracy on the polar texts
     (positive at `threshold` or more) of texts rated by people."""
-    truth = [0 if abs(mean) < 0.2 else 1 if mean > 0 else -1 for _, mean in items]
+    truth = [people_class(mean) for _, mean in items]
     predicted = [three_class(score, band) for score in scores]
     polar = [(t, positive(score, threshold)) for t, score in zip(truth, scores) if t]
     return {"texts": len(items), "macro_f1": round(macro_f1(truth, predicted), 3),
@@ -164,8 +169,8 @@ def main() -> None:
     # (neutral band, binary threshold, French threshold): VADER's as the issue measures it; vox's
     # English model reads neutral within its own band (set on the tweets) and positive where
     # P(positive) >= 0.5; its French lexicon as VADER
-    rules = {"vox": (neutral_band("en"), 0.0, NEUTRAL), "vader": (NEUTRAL, NEUTRAL, NEUTRAL)}
-    snippet_scores = {"vox": cross_validated_snippets()[1], "vader": [scorers["vader"](t, "en") for t, _ in snippets]}
+    rules = {"vox": (learned_terms().neutral, 0.0, NEUTRAL), "vader": (NEUTRAL, NEUTRAL, NEUTRAL)}
+    snippet_scores = {"vox": cross_validated_snippets(), "vader": [scorers["vader"](t, "en") for t, _ in snippets]}
     report: dict = {}
     for name, scorer in scorers.items():
         band, threshold, french_threshold = rules[name]

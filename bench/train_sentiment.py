@@ -4,7 +4,7 @@ ratings, on the development sets only, and says what it chose.
     python -m bench.train_sentiment      # rewrites the file; about a minute
 
 The model: the logit of "positive" is `a x the lexicon's balance + b + sum(weights of the
-text's words and word pairs) / |their counts|` (vox.core.sentiment.text.learned_reading), a
+text's words and word pairs) / |their counts|` (vox.core.sentiment.text.learned_score), a
 logistic regression with soft labels and an L2 penalty. The lexicon carries what the data is
 too small to learn (rare words, negation, contrast); the learned terms carry what a product
 review says in its own words ("hiss", "sent it back", "stopped working"). Dividing by the norm
@@ -40,7 +40,7 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.sparse import csr_matrix
 
-from bench.sentiment import VADER_SETS, development_product, macro_f1, rated, reviews
+from bench.sentiment import VADER_SETS, macro_f1, people_class, rated, reviews, three_class
 from vox.core.sentiment.text import LEARNED_FILE, LearnedTerms, learned_score, lexicon_reading, terms_of
 
 PENALTIES = (0.1, 0.3, 1.0)
@@ -49,7 +49,6 @@ REVIEW_WEIGHT = 0.3
 CERTAIN = 0.95  # a review's stars say "positive" with this probability (4-5) or its complement (1-2)
 FOLDS = 5
 MIN_TEXTS = 2  # a term learned from fewer texts than this is noise
-TRUTH_NEUTRAL = 0.2  # people's mean within this of 0 is neutral (the paper's 0.05 on -1..1)
 
 
 class Example:
@@ -128,17 +127,9 @@ def scores_of(model: LearnedTerms, examples: list[Example]) -> list[float | None
     return [learned_score(model, e.terms, e.balance) for e in examples]
 
 
-def three_class(score: float | None, band: float) -> int:
-    return 0 if score is None or abs(score) < band else 1 if score > 0 else -1
-
-
-def truth_of(e: Example) -> int:
-    return 0 if abs(e.mean) < TRUTH_NEUTRAL else 1 if e.mean > 0 else -1
-
-
 def choose(tweets: list[Example], rest: list[Example]) -> tuple[float, float, dict]:
     """The penalty and neutral band with the best cross-validated macro-F1 on the tweets."""
-    truth = [truth_of(e) for e in tweets]
+    truth = [people_class(e.mean) for e in tweets]
     trials = {}
     for penalty in PENALTIES:
         scored = cross_scored(tweets, rest, penalty, scores_of)
@@ -156,10 +147,10 @@ def shipped_penalty(path: Path = LEARNED_FILE) -> float:
     raise SystemExit(f"{path} names no penalty: run python -m bench.train_sentiment")
 
 
-def cross_validated_snippets() -> tuple[list[Example], list[float | None]]:
-    """The snippets, each scored by a model trained as the shipped one but without its fold."""
+def cross_validated_snippets() -> list[float | None]:
+    """The snippets' scores, each by a model trained as the shipped one but without its fold."""
     tweets, snippets, product_reviews = development()
-    return snippets, cross_scored(snippets, tweets + product_reviews, shipped_penalty(), scores_of)
+    return cross_scored(snippets, tweets + product_reviews, shipped_penalty(), scores_of)
 
 
 def write(model: LearnedTerms, penalty: float, path: Path, note: str) -> None:
@@ -182,6 +173,8 @@ def main() -> None:
     args = parser.parse_args()
     if not VADER_SETS.is_dir():
         raise SystemExit(f"bench.train_sentiment: {VADER_SETS} is missing: the real sets sit beside the repository")
+    if not args.out.parent.is_dir():  # said before a minute of training, not after
+        raise SystemExit(f"bench.train_sentiment: --out {args.out}: no folder {args.out.parent} to write it in")
     tweets, snippets, product_reviews = development()
     penalty, band, trials = choose(tweets, snippets + product_reviews)
     model = fit(tweets + snippets + product_reviews, penalty)

@@ -162,12 +162,6 @@ def terms_of(sentences: list[list[str]]) -> list[str]:
     return words + list(map(" ".join, zip(words, words[1:])))
 
 
-def neutral_band(lang: str | None) -> float:
-    """A score within this of 0 reads as neutral: the learned model's own band for English."""
-    model = learned_terms() if lang == "en" else None
-    return model.neutral if model else 0.05
-
-
 @lru_cache(maxsize=None)
 def lexicon(lang: str) -> dict[str, float]:
     """word -> valence on VADER's -4..4 scale."""
