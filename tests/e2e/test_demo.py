@@ -59,7 +59,7 @@ def test_demo_tells_the_story_keeps_running_and_stops_on_ctrl_c(tmp_path: Path) 
     routed = [bad for bad in truth["invalid"] if bad["reason_class"] in ("invalid_field", "missing_field", "too_large")]
     assert f"dead letters: {3 + len(routed)}" in out
     cells = dict(re.findall(r"^    (\w+) +(\d+)  \(mean competence", out, re.M))
-    assert len(cells) == 9 and sum(int(n) for n in cells.values()) > TRAFFIC.customers // 2  # every cell filled
+    assert len(cells) == 9 and sum(int(n) for n in cells.values()) > TRAFFIC.customers // 2, out  # every cell filled
     status = vox("kafka", "status", env={"VOX_HOME": str(tmp_path), "KAFKA_BOOTSTRAP": ""})
     assert status.returncode == 3 and status.stdout.strip() == "not running"
     with pytest.raises(OSError):  # the worker is gone with its dashboard

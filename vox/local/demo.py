@@ -70,8 +70,10 @@ def _announcements(settings: Settings):  # noqa: ANN202 - kafka-python's consume
     from kafka import KafkaConsumer, TopicPartition
 
     consumer = KafkaConsumer(bootstrap_servers=bootstrap(settings).split(","), group_id=None, enable_auto_commit=False)
+    # the partitions the demo created, with any the metadata lists: on a fresh broker the metadata
+    # of a topic just created may list none yet, and its announcements would go untold
     partitions = [TopicPartition(settings.topic(family), p) for family in ANNOUNCED
-                  for p in consumer.partitions_for_topic(settings.topic(family)) or ()]  # fmt: skip
+                  for p in set(range(settings.topic_partitions)) | consumer.partitions_for_topic(settings.topic(family))]  # fmt: skip
     consumer.assign(partitions)
     consumer.seek_to_end(*partitions)
     for tp in partitions:

@@ -238,6 +238,7 @@ def add_keyed_stage(worker: Worker, stage: KeyedStage) -> Route | None:
 
     async def run(stream: faust.StreamT) -> None:
         try:
+            await _learn_partitions(app, table)
             async for events in stream.take_events(settings.batch_max_events * 2, within=settings.batch_max_wait_s):
                 batch = await guard.complete([keyed_message(event.message) for event in events])
                 await runner.write_batch(batch, mark=partial(guard.written, batch))
@@ -252,6 +253,15 @@ def add_keyed_stage(worker: Worker, stage: KeyedStage) -> Route | None:
     publish = partial(publish_keyed, worker, stage, topic, KeyPartitions(settings.topic_partitions))
     worker.publishers[stage.topic] = publish
     return Route(stage.router(settings), publish) if stage.from_ingest else None
+
+
+async def _learn_partitions(app: faust.App, table: faust.types.TableT) -> None:
+    """A table using the producer's partitioner asks the producer's metadata for its changelog's
+    partitions without fetching it: on a fresh broker a changelog never sent to is not there yet
+    and the first state kept fails ('NoneType' object is not iterable). Fetch it before the first
+    batch."""
+    producer = app.producer._ensure_producer()  # type: ignore[attr-defined] - Faust's aiokafka producer
+    await producer.partitions_for(table.changelog_topic.get_topic_name())
 
 
 async def publish_keyed(worker: Worker, stage: KeyedStage, topic: faust.TopicT, partition_of: KeyPartitions,
