@@ -32,6 +32,11 @@ text's words and pairs of words, with the lexicon's balance as one more input, t
 review says in a product's own terms ("stopped working", "sent it back"), which no general
 lexicon lists. Its sum is divided by the norm of the term counts, so length does not push it to
 the extremes either.
+
+**Compiled.** `read` below is the reference; `native/` (Rust, built by `deploy/setup.sh` where
+cargo is found) does the same reading five to six times faster, loaded with this module's word
+lists and constants (one home for them), and tests/unit/test_sentiment_native.py checks the two
+agree text by text. Without it, vox reads in Python: the same scores, slower.
 """
 
 from __future__ import annotations
@@ -206,19 +211,55 @@ def sentences_of(text: str, french: bool = False) -> list[list[str]]:
     return [words for sentence in lowered.split(".") if (words := sentence.split())]
 
 
-def text_sentiment(text: str, lang: str | None = None) -> TextSentiment:
-    """The sentiment of one text. `lang` as the producer gave it (ISO 639), else detected."""
-    reading = lexicon_reading(text, lang)
-    if reading is None:
+def text_sentiment(text: str, lang: str | None = None, compiled: bool = True) -> TextSentiment:
+    """The sentiment of one text. `lang` as the producer gave it (ISO 639), else detected.
+    `compiled=False` reads with the Python reference even where the compiled reader is built."""
+    if not text or text.isspace():
         return NO_SENTIMENT
-    language, sentences, balance, words = reading
+    language = base_language(lang)
+    if language is not None and language not in LANGUAGES:
+        return TextSentiment(None, language)
+    reader = native_reader() if compiled else None
+    language, balance, words, weight_sum, norm_sq = (read(text, language) if reader is None
+                                                     else reader.read(text, language))  # fmt: skip
     model = learned_terms() if language == "en" else None
     if model is not None:  # a text with no opinion word the model also reads as neutral has none
-        score = learned_score(model, terms_of(sentences), balance)
+        score = model_score(model, balance, weight_sum, norm_sq)
         if balance is not None or abs(score) >= model.neutral:
             return TextSentiment(round(score, 4), language, words)
         return TextSentiment(None, language)
     return TextSentiment(None if balance is None else round(balance, 4), language, words)
+
+
+def read(text: str, language: str | None) -> tuple[str | None, float | None, int, float, int]:
+    """What `text_sentiment` reads in a text that is not blank, `language` its base language or
+    None: (language, the lexicon's balance or None, opinion words, the learned weights of its
+    English terms summed, the squared norm of those terms' counts). The reference:
+    `vox_native.Reader.read` (native/src/lib.rs) does the same, compiled."""
+    language, sentences, balance, words = lexicon_reading(text, language)  # type: ignore[misc] - not blank
+    model = learned_terms() if language == "en" else None
+    weight_sum, norm_sq = term_sums(model, terms_of(sentences)) if model is not None else (0.0, 0)
+    return language, balance, words, weight_sum, norm_sq
+
+
+@lru_cache(maxsize=None)
+def native_reader():  # noqa: ANN201 - vox_native.Reader, or None
+    """The compiled reader, loaded with this module's words and constants; None where it was not
+    built (`deploy/setup.sh` builds it where a Rust toolchain is found): `read` then, the same
+    readings about five times slower."""
+    try:
+        from vox_native import Reader
+    except ImportError:
+        return None
+
+    def words_of(lang: str) -> dict:
+        return {"lexicon": lexicon(lang), "negations": set(NEGATIONS[lang]), "boosters": BOOSTERS[lang],
+                "contrasts": set(CONTRASTS[lang]), "function_words": set(FUNCTION_WORDS[lang])}  # fmt: skip
+
+    model = learned_terms()
+    constants = {"K": K, "NEGATION_SCALE": NEGATION_SCALE, "BOOST": BOOST, "CONTRAST_BEFORE": CONTRAST_BEFORE,
+                 "CONTRAST_AFTER": CONTRAST_AFTER, "NEGATION_REACH": NEGATION_REACH, "MAX_CHARS": MAX_CHARS}  # fmt: skip
+    return Reader(words_of("en"), words_of("fr"), set(LIKERS), EXCESS, model.weights if model else {}, constants)
 
 
 def lexicon_reading(text: str, lang: str | None) -> tuple[str | None, list[list[str]], float | None, int] | None:
@@ -251,9 +292,20 @@ def lexicon_reading(text: str, lang: str | None) -> tuple[str | None, list[list[
 
 def learned_score(model: LearnedTerms, terms: list[str], balance: float | None) -> float:
     """2 P(positive) - 1 by the learned model, from a text's terms and the lexicon's balance."""
+    return model_score(model, balance, *term_sums(model, terms))
+
+
+def term_sums(model: LearnedTerms, terms: list[str]) -> tuple[float, int]:
+    """The weights of the terms the model knows, summed, and the squared norm of their counts."""
     known = list(filter(model.weights.__contains__, terms))
     counts = Counter(known).values()
-    text_part = sum(map(model.weights.__getitem__, known)) / math.sqrt(sum(map(mul, counts, counts))) if known else 0.0
+    return sum(map(model.weights.__getitem__, known)), sum(map(mul, counts, counts))
+
+
+def model_score(model: LearnedTerms, balance: float | None, weight_sum: float, norm_sq: int) -> float:
+    """2 P(positive) - 1, the logit `lexicon_weight x balance + bias + weight_sum / |counts|`: the
+    norm keeps a text repeated 200 times reading as one copy does."""
+    text_part = weight_sum / math.sqrt(norm_sq) if norm_sq else 0.0
     return math.tanh((model.lexicon_weight * (balance or 0.0) + model.bias + text_part) / 2)
 
 
