@@ -15,6 +15,7 @@ from tests.unit.test_scoring import at, make_events, run
 from vox.core.customers.config import ScoringConfig
 from vox.core.customers.scores import score
 from vox.core.customers.state import DAY
+from vox.core.typology import LEVELS_OF_CELL
 
 ADAPTIVE = ScoringConfig(cut_mode="adaptive")
 
@@ -54,6 +55,22 @@ def test_a_crowd_of_provisional_newcomers_never_moves_the_cuts() -> None:
     placed(alone), placed(crowded)
     assert alone.scorer.cuts() == crowded.scorer.cuts()
     assert alone.scorer.competence_cuts.total == crowded.scorer.competence_cuts.total > 20
+
+
+def test_a_young_deployment_spreads_its_customers_by_the_placed_population() -> None:
+    # ten days of data: nobody is established on implication (30 days of observation), yet the
+    # customers differ; the cuts come from every placed customer until 20 are established
+    events = [post(customer_id=f"c{n}", kind="comment", post_id=f"p{n}-{k}", occurred_at=at(k * 9 / (n + 1), n))
+              for n in range(40) for k in range(n + 1)]  # fmt: skip
+    engine = run(*events, config=ADAPTIVE)
+    placements = placed(engine).values()
+    assert not any(p.scores.implication_established for p in placements)
+    assert engine.scorer.implication_cuts.total == 0 and engine.scorer.implication_placed.total == len(placements) > 40
+    levels = {p.cell for p in placements}
+    implication = [LEVELS_OF_CELL[cell][1] for cell in levels]
+    assert {"low", "medium", "high"} <= set(implication), levels  # fixed cuts left "high" empty
+    busiest, quietest = max(placements, key=lambda p: p.scores.implication), min(placements, key=lambda p: p.scores.implication)
+    assert LEVELS_OF_CELL[busiest.cell][1] == "high" and LEVELS_OF_CELL[quietest.cell][1] == "low"
 
 
 def test_a_component_no_declared_feed_reaches_is_left_out_for_everyone() -> None:

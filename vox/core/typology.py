@@ -147,3 +147,18 @@ class PopulationCuts:
                 return (index + 1) / 10 if seen + count - rank <= rank - seen else index / 10
             seen += count
         return None
+
+
+#: The histograms the population keeps, by index ("axis" in the moves): customers established on
+#: competence, on implication, then every placed customer on each axis
+POOLS = ("competence", "implication", "competence_placed", "implication_placed")
+
+
+def pool_for(axis: int, pools: list[PopulationCuts]) -> PopulationCuts:
+    """The population an axis's cuts come from: the customers established on it, or every placed
+    customer while fewer than `MIN_CUSTOMERS` are. A young deployment (implication is established
+    after weeks of observation) then still spreads its customers over the three levels, each
+    placement saying it is provisional, instead of holding everyone below fixed cuts that fit
+    no real scale."""
+    established = pools[axis]
+    return established if established.total >= established.MIN_CUSTOMERS else pools[axis + 2]

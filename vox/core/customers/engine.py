@@ -22,9 +22,9 @@ from vox.core.customers.config import ScoringConfig
 from vox.core.customers.consensus import ProductConsensus
 from vox.core.customers.content import ANONYMOUS, ContentLogic, content_of, content_records
 from vox.core.customers.scores import Scores, half_lives, score
-from vox.core.customers.state import FLAG_COUNTED, FLAG_COUNTED_I, CustomerState
+from vox.core.customers.state import FLAG_COUNTED, FLAG_COUNTED_I, FLAG_PLACED, FLAG_PLACED_I, CustomerState
 from vox.core.ports import RoutingMemory
-from vox.core.typology import ACTIONS, PopulationCuts, cell_index, cell_name, level_of
+from vox.core.typology import ACTIONS, PopulationCuts, cell_index, cell_name, level_of, pool_for
 
 SNAPSHOT_MOVE = 2.0  # points either score must move before a new history snapshot
 #: The most a customer's state may weigh once its held signals are in: the changelog's message
@@ -121,6 +121,9 @@ class Scorer:
         adaptive = config.cut_mode == "adaptive"
         self.competence_cuts = PopulationCuts(*config.competence_shares) if adaptive else None
         self.implication_cuts = PopulationCuts(*config.implication_shares) if adaptive else None
+        # every placed customer, for the cuts while too few are established (`pool_for`)
+        self.competence_placed = PopulationCuts(*config.competence_shares) if adaptive else None
+        self.implication_placed = PopulationCuts(*config.implication_shares) if adaptive else None
 
     def state(self, customer_id: str) -> CustomerState:
         found = self.customers.get(customer_id)
@@ -169,15 +172,19 @@ class Scorer:
                 state.apply(signal, self.half_lives)
 
     def recount(self, state: CustomerState, s: Scores, move) -> None:  # noqa: ANN001 - move(axis, old, new)
-        """Move the customer in the adaptive cut population of each axis: counted while
-        established on it, with the score it was last placed with. A newcomer's competence is
-        mostly the priors, their implication a start: crowds of newcomers would drag the cuts."""
-        for axis, flag, established, value in ((0, FLAG_COUNTED, s.competence_established, s.competence),
-                                               (1, FLAG_COUNTED_I, s.implication_established, s.implication)):  # fmt: skip
+        """Move the customer in the adaptive cut populations (`POOLS`): on each axis, counted
+        while established on it, with the score it was last placed with (a newcomer's competence
+        is mostly the priors, their implication a start: crowds of newcomers would drag the
+        cuts), and counted among every placed customer, whose cuts serve while too few are
+        established (`pool_for`)."""
+        for axis, flag, counts, value in ((0, FLAG_COUNTED, s.competence_established, s.competence),
+                                          (1, FLAG_COUNTED_I, s.implication_established, s.implication),
+                                          (2, FLAG_PLACED, True, s.competence),
+                                          (3, FLAG_PLACED_I, True, s.implication)):  # fmt: skip
             counted = bool(state.flags & flag)
-            if counted or established:
-                move(axis, state.placed[axis] if counted else None, value if established else None)
-            state.flags = state.flags | flag if established else state.flags & ~flag
+            if counted or counts:
+                move(axis, state.placed[axis % 2] if counted else None, value if counts else None)
+            state.flags = state.flags | flag if counts else state.flags & ~flag
 
     def placement(self, cid: str, state: CustomerState, s: Scores,
                   cuts: tuple[tuple[float, float], tuple[float, float]]) -> tuple[Placement, Transition | None]:  # fmt: skip
@@ -203,9 +210,16 @@ class Scorer:
 
     def cuts(self) -> tuple[tuple[float, float], tuple[float, float]]:
         c = self.config
-        if self.competence_cuts is None or self.implication_cuts is None:
+        pools = self.pools()
+        if pools is None:
             return c.competence_cuts, c.implication_cuts
-        return self.competence_cuts.cuts(c.competence_cuts), self.implication_cuts.cuts(c.implication_cuts)
+        return pool_for(0, pools).cuts(c.competence_cuts), pool_for(1, pools).cuts(c.implication_cuts)
+
+    def pools(self) -> list[PopulationCuts] | None:
+        """The adaptive cut populations, in the order of `POOLS`; None with fixed cuts."""
+        if self.competence_cuts is None or self.implication_cuts is None:
+            return None
+        return [self.competence_cuts, self.implication_cuts, self.competence_placed, self.implication_placed]  # type: ignore[list-item]
 
     def place(self, customer_ids: Iterable[str]) -> tuple[list[Placement], list[Transition]]:
         """Score these customers as of their latest signal and place them in the typology."""
@@ -213,8 +227,8 @@ class Scorer:
         ids = list(dict.fromkeys(customer_ids))
         states = [(cid, self.customers[cid]) for cid in ids if cid in self.customers]
         scored = [(cid, state, score(state, state.latest, self.config)) for cid, state in states]
-        if self.competence_cuts is not None and self.implication_cuts is not None:
-            axes = (self.competence_cuts, self.implication_cuts)
+        axes = self.pools()
+        if axes is not None:
             for _, state, s in scored:  # the population moves first, then everyone is placed against it
                 self.recount(state, s, lambda axis, old, new: axes[axis].move(old, new))
         cuts = self.cuts()

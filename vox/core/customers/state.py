@@ -54,8 +54,10 @@ INDEX = {name: i for i, (name, _) in enumerate(ACCUMULATORS)}
 GROUP = [group for _, group in ACCUMULATORS]
 N_ACC = len(ACCUMULATORS)
 
-# COUNTED / COUNTED_I: in the adaptive cut population of competence / implication (this process's)
-FLAG_STAFF, FLAG_PARTNER, FLAG_COUNTED, FLAG_COUNTED_I = 1, 2, 4, 8
+# COUNTED / COUNTED_I: in the adaptive cut population of competence / implication (established
+# customers); PLACED / PLACED_I: in the population of every placed customer, whose cuts serve
+# while too few are established on the axis (`vox.core.typology.POOLS`)
+FLAG_STAFF, FLAG_PARTNER, FLAG_COUNTED, FLAG_COUNTED_I, FLAG_PLACED, FLAG_PLACED_I = 1, 2, 4, 8, 16, 32
 # t0, last_action, last_purchase, latest, applied_offset, signals, weeks bitmap, cell, flags, week_anchor
 HEADER_2 = struct.Struct("<ddddqqQhBi")
 # format 3 adds: first_seen

@@ -14,7 +14,8 @@ Why it is built this way (docs/scoring.md, "Sweeps"):
   a year at hourly points is scored about 14 more times, not 8,760. The index of who is due when
   is in memory, rebuilt from the partition's states when a worker takes the partition over.
 * **One population.** Each partition reports, per sweep, how its established customers moved in
-  the 0.1-point histogram of each axis (`PopulationLogic`, a stage of one key). Once every
+  the 0.1-point histogram of each axis, and how every placed customer did (the cuts while too few
+  are established: `vox.core.typology.pool_for`), to `PopulationLogic`, a stage of one key. Once every
   partition has reported sweep i, the population's cuts at i are known and go back to every
   partition. Sweep j places against the cuts of sweep `j - cuts_lag_sweeps`: a partition runs
   ahead of the slowest by up to that many points without waiting, and the cuts are a sum, so
@@ -29,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterator, Mapping
 
 from vox.core.customers.signals import Signal
-from vox.core.typology import PopulationCuts
+from vox.core.typology import POOLS, PopulationCuts, pool_for
 
 #: competence (low|medium, medium|high[, band]), implication: the population's carry their band
 #: (`PopulationCuts.band`), the fixed ones do not
@@ -153,7 +154,11 @@ class PopulationLogic:
         if self.state is None:
             data = stored()
             self.state = json.loads(data) if data else {"offset": -1, "reached": {}, "complete": None,
-                                                         "counts": [[], []], "queue": {}}  # fmt: skip
+                                                         "counts": [[] for _ in POOLS], "queue": {}}  # fmt: skip
+            # a state kept before the placed pools: their counts start empty, as if nobody was placed
+            self.state["counts"] += [[] for _ in POOLS[len(self.state["counts"]):]]
+            for moves in self.state["queue"].values():
+                moves += [{} for _ in POOLS[len(moves):]]
         return self.state
 
     def apply(self, key: str, records: list, source: int, offset: int,
@@ -166,7 +171,7 @@ class PopulationLogic:
             known = reached.get(str(partition))
             for j, moves in deltas:
                 if known is None or j > known:  # a partition's batch sent twice is recognised
-                    into = queue.setdefault(str(j), [{}, {}])
+                    into = queue.setdefault(str(j), [{} for _ in POOLS])
                     for axis, b, d in moves:
                         into[axis][str(b)] = into[axis].get(str(b), 0) + d
             reached[str(partition)] = until if known is None else max(known, until)
@@ -182,7 +187,7 @@ class PopulationLogic:
         done = state["complete"]
         if done is not None and upto <= done:
             return
-        axes = [PopulationCuts(*self.shares[0]), PopulationCuts(*self.shares[1])]
+        axes = [PopulationCuts(*self.shares[i % 2]) for i in range(len(POOLS))]
         for axis, counts in zip(axes, state["counts"]):
             if counts:
                 axis.counts = list(counts)
@@ -193,9 +198,9 @@ class PopulationLogic:
         for j in sorted(int(j) for j in queue if int(j) < first):  # before the first: no cuts asked of them
             self._add(axes, queue.pop(str(j)))
         for j in range(first, upto + 1):
-            self._add(axes, queue.pop(str(j), [{}, {}]))
-            entries.append((j, (banded(axes[0], self.fallback[0]), banded(axes[1], self.fallback[1]))))
-        state["counts"] = [axes[0].counts, axes[1].counts]
+            self._add(axes, queue.pop(str(j), [{} for _ in POOLS]))
+            entries.append((j, (banded(pool_for(0, axes), self.fallback[0]), banded(pool_for(1, axes), self.fallback[1]))))
+        state["counts"] = [axis.counts for axis in axes]
         state["complete"] = upto
         state.setdefault("first", first)
         self.sent.append((state["first"], entries))
