@@ -9,7 +9,7 @@ from itertools import permutations
 from tests.factories import encode, post, review, vote
 from vox.core.customers import signals as S
 from vox.core.customers.config import ScoringConfig
-from vox.core.customers.content import ContentLogic, content_of, content_records
+from vox.core.customers.content import LEADERS_TOPIC, ContentLogic, content_of, content_records
 from vox.core.keys import source_id
 from vox.core.stage import by_key
 from vox.core.customers.stage import CONTENT as CONTENT_STAGE
@@ -27,9 +27,11 @@ def events(*dicts: dict) -> list:
 class Stage:
     """The content stage as the worker runs it: messages of its topic, a table of bytes."""
 
-    def __init__(self, table: dict | None = None) -> None:
-        self.logic, self.table, self.offset = ContentLogic(ScoringConfig()), {} if table is None else table, -1
+    def __init__(self, table: dict | None = None, leaders: bool = False) -> None:
+        self.logic, self.table, self.offset = ContentLogic(ScoringConfig(), leaders), {} if table is None else table, -1
+        self.leaders = leaders
         self.signals: list[S.Signal] = []
+        self.interactions: list[list] = []
         self.unresolved = 0
 
     def message(self, records: list, offset: int | None = None) -> None:
@@ -40,14 +42,15 @@ class Stage:
         self.table.update(output.states)
         self.unresolved += output.counts["votes unresolved"]
         self.signals += output.records.get("signals", [])
+        self.interactions += output.records.get(LEADERS_TOPIC, [])
 
 
-def routed(*dicts: dict) -> list:
+def routed(*dicts: dict, leaders: bool = False) -> list:
     """Content records of these events, each at its own input position (its event id's, in
     its family's topic: an order between families is the consumer's, not the topics')."""
     evs = events(*dicts)
     return content_records(evs, [(source_id(f"vox.{e.type}s", 0), INPUT_OFFSETS.setdefault(e.event_id, len(INPUT_OFFSETS)))
-                                 for e in evs])  # fmt: skip
+                                 for e in evs], leaders)  # fmt: skip
 
 
 INPUT_OFFSETS: dict[str, int] = {}
@@ -110,3 +113,29 @@ def test_votes_on_content_that_never_shows_up_credit_no_one_and_are_counted() ->
     assert stage.unresolved == 20 and stage.signals == []
     stage.message(routed(post(customer_id="carol", occurred_at="2026-05-01T10:06:00Z")))
     assert stage.unresolved == 20  # counted once
+
+
+QUESTION = post(event_id="q1", post_id="q-1", customer_id="alice", kind="question", parent_post_id=None,
+                reply_to_customer_id=None, mentions=[], topic="setup", occurred_at="2026-03-01T10:00:00Z")  # fmt: skip
+ANSWER = post(event_id="a1", post_id="a-1", customer_id="bob", kind="answer", parent_post_id="q-1",
+              reply_to_customer_id=None, mentions=[], topic="setup", occurred_at="2026-03-01T10:05:00Z")  # fmt: skip
+
+
+def test_a_reply_naming_only_its_parent_post_reaches_the_leaders_with_the_parents_author() -> None:
+    posts = source_id("vox.posts", 0)
+    for order in permutations([QUESTION, ANSWER]):  # in one partition: offsets in the order published
+        stage = Stage(leaders=True)
+        for offset, event in enumerate(order):
+            stage.message(content_records(events(event), [(posts, offset)], leaders=True))
+        replies = [i for i in stage.interactions if i[5] == "reply"]
+        assert len(replies) == 1, order  # once, whichever came first
+        topic, _, _, at, event_id, _, actor, role, target, kind = replies[0]
+        assert (topic, event_id, actor, role, target, kind) == ("setup", "a1", "bob", "customer", "alice", "answer")
+        assert stage.signals == []  # an edge for the leaders only: a reply is no vote
+    # a producer that names whom it replies to: the post says it (ingest), nothing goes this way
+    named = Stage(leaders=True)
+    named.message(routed(QUESTION, {**ANSWER, "event_id": "a2", "post_id": "a-2", "reply_to_customer_id": "alice"},
+                         leaders=True))  # fmt: skip
+    assert [i for i in named.interactions if i[5] == "reply"] == []
+    # without the leaders stage, no record at all
+    assert [r for r in routed(ANSWER) if r[0] == "r"] == []

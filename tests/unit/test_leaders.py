@@ -130,6 +130,23 @@ def test_an_answer_a_reply_a_mention_and_votes_count_as_the_module_says() -> Non
     assert out["other"].out["expert"] == pytest.approx(1.5, rel=1e-3)
 
 
+def test_a_reply_resolved_by_its_parent_adds_the_edge_and_no_second_post() -> None:
+    named, resolved = Topic("guitars", LeadersConfig()), Topic("guitars", LeadersConfig())
+    for topic in (named, resolved):
+        topic.take(post("guitars", "asker", T0, kind="question"))
+    named.take(post("guitars", "expert", T0 + 60, kind="answer", reply_to="asker", eid="a1"))
+    # the producer named only the parent post: the post from ingest, its edge from the content stage
+    resolved.take(post("guitars", "expert", T0 + 60, kind="answer", eid="a1"))
+    resolved.take(["guitars", -1, 0, T0 + 60, "a1", "reply", "expert", "customer", "asker", "answer"])
+    for topic in (named, resolved):
+        topic.graph.refresh()
+    assert resolved.members["expert"].made == named.members["expert"].made == {"answer": 1}
+    assert resolved.members["asker"].responses == named.members["asker"].responses == 1
+    assert resolved.members["expert"].seekers.count() == named.members["expert"].seekers.count() == 1
+    assert resolved.graph.vertices["asker"].out == named.graph.vertices["asker"].out
+    assert resolved.graph.centrality("expert") == pytest.approx(named.graph.centrality("expert"))
+
+
 def test_credibility_by_hand() -> None:
     m = Member()
     for n in range(100):  # one friend voting a hundred times, on one day

@@ -20,6 +20,9 @@ never exists.
 With the leaders stage on (`VOX_STAGES` has `leaders`), content also knows its topic (a post's,
 a review's category), and every vote on it, its author named or not, goes on to the leaders
 stage as an interaction in that topic (`vox.core.leaders.topic`): a vote names no topic itself.
+A post that names the post it replies to but not that post's author reaches the stage of its
+parent the same way, which sends the leaders stage the reply's edge once the parent's author is
+known ("reply" interactions; the post itself reaches the leaders stage from ingest).
 """
 
 from __future__ import annotations
@@ -41,7 +44,9 @@ RECORDS_FORMAT = 1
 
 # A record: ["c", content, source, offset, at, author, topic] for content, or
 # ["v", content, source, offset, at, event_id, voter, role, vote_type, target_kind] for a vote,
-# or, for the leaders stage only, ["t", ... the same ..., author] for a vote naming its author.
+# or, for the leaders stage only, ["t", ... the same ..., author] for a vote naming its author,
+# and ["r", parent, source, offset, at, event_id, replier, role, post kind, topic] for a post
+# naming its parent post only.
 Record = list
 LEADERS_TOPIC = "interactions"  # the leaders stage's (`vox.core.leaders.stage`)
 
@@ -56,6 +61,10 @@ def content_records(events: Sequence[Event], positions: Sequence[tuple[int, int]
             # content by a placeholder identity: its votes credit no author ("")
             out.append(["c", content, source, offset, at, "" if event.actor_role == ANONYMOUS else event.customer_id,
                         topic])  # fmt: skip
+            if (leaders and isinstance(event, Post) and event.parent_post_id and not event.reply_to_customer_id
+                    and event.actor_role != ANONYMOUS):  # fmt: skip
+                out.append(["r", event.parent_post_id, source, offset, at, event.event_id, event.customer_id,
+                            event.actor_role, event.kind, event.topic])  # fmt: skip
         elif isinstance(event, Vote) and (leaders or not event.target_author_id):
             record = [event.event_id, event.customer_id, event.actor_role, event.vote_type, event.target_kind]
             if event.target_author_id:
@@ -150,19 +159,21 @@ class ContentLogic:
         state["offset"] = offset
         return applied
 
-    def _resolve(self, vote: Record, state: dict) -> None:
-        """A vote whose content is known: its signals (if ingest could not resolve it), and its
-        interaction in the content's topic."""
-        author = state["author"] if vote[0] == "v" else vote[10]
-        if vote[0] == "v":
-            self._emit(vote_signals(vote, author, state.get("at")))
-        if self.leaders and author and state.get("topic"):
-            at = vote[4] if state.get("at") is None else max(vote[4], state["at"])
+    def _resolve(self, record: Record, state: dict) -> None:
+        """A vote or reply whose content is known: a vote's signals (if ingest could not resolve
+        it), and its interaction in the content's topic (a reply: in its own)."""
+        kind = record[0]
+        author = record[10] if kind == "t" else state["author"]
+        if kind == "v":
+            self._emit(vote_signals(record, author, state.get("at")))
+        topic = record[9] if kind == "r" else state.get("topic")
+        if self.leaders and author and topic:
+            at = record[4] if state.get("at") is None else max(record[4], state["at"])
             source, offset = self._at
             position = (offset << RANK_BITS) + min(self._rank, (1 << RANK_BITS) - 1)
             self._rank += 1
-            self.interactions.append([state["topic"], source, position, at, vote[5], "vote", vote[6], vote[7], author,
-                                      vote[8]])  # fmt: skip
+            self.interactions.append([topic, source, position, at, record[5], "reply" if kind == "r" else "vote",
+                                      record[6], record[7], author, record[8]])  # fmt: skip
 
     def _emit(self, signals: list[S.Signal]) -> None:
         source, offset = self._at

@@ -164,7 +164,7 @@ class LeadersLogic:
             ready = [r for r in header.held if r[3] <= cut]
             if ready:
                 header.held = [r for r in header.held if r[3] > cut]
-                ready.sort(key=lambda r: (r[3], r[4]))
+                ready.sort(key=lambda r: (r[3], r[4], r[5]))  # a post before its own "reply" (same id)
                 topic = self._topic(key, header)
                 for record in ready:
                     ranked = topic.take(record)

@@ -32,6 +32,8 @@ KEEP_AFTER_EVICTION = 0.95
 # An interaction: [topic, source, position, at, event id, kind, actor, role, target, detail]
 #   kind "post": target = whom it replies to ("" if no one), detail = [post kind, brand, mentions]
 #   kind "vote": target = the content's author, detail = vote type
+#   kind "reply": a post that named only the post it replies to, whose author the content stage
+#     found: target = that author, detail = the post's kind (the post itself came as "post")
 Interaction = list
 
 
@@ -116,16 +118,7 @@ class Topic:
             author = self._member(actor, role)
             author.contributed(post_kind, brand, at, grown)
             if target and target != actor:
-                other = self._member(target)
-                other.responses += 1
-                author.talk.add(target)
-                other.talk.add(actor)
-                if post_kind == "answer":  # the asker sought the answerer out
-                    author.seekers.add(target)
-                    self.graph.endorse(target, actor, weights["answer"] * grown)
-                else:  # a reply engages with the one replied to
-                    other.seekers.add(actor)
-                    self.graph.endorse(actor, target, weights["reply"] * grown)
+                self._replied(author, actor, target, post_kind, grown)
             for mentioned in mentions:
                 if mentioned != actor:
                     other = self._member(mentioned)
@@ -133,6 +126,9 @@ class Topic:
                     other.talk.add(actor)
                     author.talk.add(mentioned)
                     self.graph.endorse(actor, mentioned, weights["mention"] * grown)
+        elif kind == "reply":
+            if target and target != actor:
+                self._replied(self._member(actor, role), actor, target, detail, grown)
         elif kind == "vote":
             author = self._member(target)
             author.recognised(detail, actor, at, grown)
@@ -141,6 +137,20 @@ class Topic:
                 self.graph.endorse(actor, target, weights["accept" if detail == "accept" else "vote"] * grown)
         if len(self.members) > self.config.max_customers:
             self._evict()
+
+    def _replied(self, author: Member, actor: str, target: str, post_kind: str, grown: float) -> None:
+        """`actor`'s post replies to `target`'s: who talks to whom, who sought whom out, the edge."""
+        weights = self.config.edge_weights
+        other = self._member(target)
+        other.responses += 1
+        author.talk.add(target)
+        other.talk.add(actor)
+        if post_kind == "answer":  # the asker sought the answerer out
+            author.seekers.add(target)
+            self.graph.endorse(target, actor, weights["answer"] * grown)
+        else:  # a reply engages with the one replied to
+            other.seekers.add(actor)
+            self.graph.endorse(actor, target, weights["reply"] * grown)
 
     def _member(self, key: str, role: str | None = None) -> Member:
         member = self.members.get(key)
