@@ -194,8 +194,9 @@ def main() -> None:
               f"({r['amazon_review_half']['balanced_accuracy']:.3f} on all); French balanced "
               f"{r['french_book_reviews']['balanced_accuracy']:.3f}; tweets (development) macro-F1 "
               f"{r['development_tweets']['macro_f1']:.3f}; {r['texts_per_s_500_chars']:,} texts/s")  # fmt: skip
+    compiled = "compiled reader built" if report["vox_compiled"] else "no compiled reader: vox read in Python"
     print(f"vox / VADER speed: {report['speed_ratio_vox_to_vader']} x; vox in Python alone: "
-          f"{report['vox_python_texts_per_s_500_chars']:,} texts/s ({'compiled reader built' if report['vox_compiled'] else 'no compiled reader: vox read in Python'})")
+          f"{report['vox_python_texts_per_s_500_chars']:,} texts/s ({compiled})")
     args.out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
     print(f"-> {args.out}")
 

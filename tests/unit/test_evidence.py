@@ -69,7 +69,8 @@ def test_a_young_deployment_spreads_its_customers_by_the_placed_population() -> 
     levels = {p.cell for p in placements}
     implication = [LEVELS_OF_CELL[cell][1] for cell in levels]
     assert {"low", "medium", "high"} <= set(implication), levels  # fixed cuts left "high" empty
-    busiest, quietest = max(placements, key=lambda p: p.scores.implication), min(placements, key=lambda p: p.scores.implication)
+    by_implication = sorted(placements, key=lambda p: p.scores.implication)
+    quietest, busiest = by_implication[0], by_implication[-1]
     assert LEVELS_OF_CELL[busiest.cell][1] == "high" and LEVELS_OF_CELL[quietest.cell][1] == "low"
 
 

@@ -18,13 +18,14 @@ READER = T.native_reader()
 needs_reader = pytest.mark.skipif(READER is None, reason="vox_native not built (no cargo at set-up)")
 
 EDGE_CASES = [
-    "good", "Good!", "not bad at all", "No problems so far.", "It looks like a Fender", "I like it. Didn't like the case",
-    "too big, too good, too", "The tone is great. The tuning pegs are bad.", "However, it broke. But the sound is nice",
-    "very very good", "slightly disappointing but really not terrible", "Great :) :-( <3 :D xD (: ):-;",
-    ":):) 8-) x-D (-: [[= 8- :", "pas mal du tout", "Ce n'est pas un mauvais livre, mais l'histoire est ennuyeuse !",
-    "L’auteur m’a déçu… vraiment", "je n'aime pas", "İstanbul ΣΟΦΟΣ Straße good", "good\x1cbad\u2028nice\u00a0great",
-    "it's ok\tbut\nthe strap; broke? no!", "«génial» “great” [good] {bad} *nice* #love ~hate_ =ok+ <fine> |meh| \\ok/",
-    "😀😀😀", "12345", "...", ". . good . .", "a" * 6000 + " good", "good " * 2000, "Stopped working after a week, sent it back.",
+    "good", "Good!", "not bad at all", "No problems so far.", "It looks like a Fender",
+    "I like it. Didn't like the case", "too big, too good, too", "The tone is great. The tuning pegs are bad.",
+    "However, it broke. But the sound is nice", "very very good", "slightly disappointing but really not terrible",
+    "Great :) :-( <3 :D xD (: ):-;", ":):) 8-) x-D (-: [[= 8- :", "pas mal du tout",
+    "Ce n'est pas un mauvais livre, mais l'histoire est ennuyeuse !", "L’auteur m’a déçu… vraiment", "je n'aime pas",
+    "İstanbul ΣΟΦΟΣ Straße good", "good\x1cbad\u2028nice\u00a0great", "it's ok\tbut\nthe strap; broke? no!",
+    "«génial» “great” [good] {bad} *nice* #love ~hate_ =ok+ <fine> |meh| \\ok/", "😀😀😀", "12345", "...",
+    ". . good . .", "a" * 6000 + " good", "good " * 2000, "Stopped working after a week, sent it back.",
     "Cheap plastic, the knob came off the first day.", "Does exactly what it says.", "the the the le le",
 ]
 
@@ -66,9 +67,11 @@ def test_the_simulators_texts_read_the_same() -> None:
 def _vocabulary() -> list[str]:
     words = sorted(T.lexicon("en"))[::7] + sorted(T.lexicon("fr"))[::7]
     words += sorted(T.NEGATIONS["en"] | T.NEGATIONS["fr"] | T.CONTRASTS["en"] | T.CONTRASTS["fr"])
-    words += sorted(T.BOOSTERS["en"]) + sorted(T.BOOSTERS["fr"]) + sorted(T.FUNCTION_WORDS["en"] | T.FUNCTION_WORDS["fr"])
+    words += sorted(T.BOOSTERS["en"]) + sorted(T.BOOSTERS["fr"])
+    words += sorted(T.FUNCTION_WORDS["en"] | T.FUNCTION_WORDS["fr"])
     words += ["like", "too", "i", "looks", "sent", "back", "it", "working", "l'", "n'", "est"]
-    return words + [" ", "  ", ".", ",", "!", "?", ";", ":", "'", "’", "…", "\n", "\t", ":)", ":(", "<3", "xD", "😀", "É"]
+    punctuation = [" ", "  ", ".", ",", "!", "?", ";", ":", "'", "’", "…", "\n", "\t"]
+    return words + punctuation + [":)", ":(", "<3", "xD", "😀", "É"]
 
 
 @needs_reader

@@ -219,7 +219,8 @@ class Scorer:
         """The adaptive cut populations, in the order of `POOLS`; None with fixed cuts."""
         if self.competence_cuts is None or self.implication_cuts is None:
             return None
-        return [self.competence_cuts, self.implication_cuts, self.competence_placed, self.implication_placed]  # type: ignore[list-item]
+        placed = [self.competence_placed, self.implication_placed]
+        return [self.competence_cuts, self.implication_cuts, *placed]  # type: ignore[list-item]
 
     def place(self, customer_ids: Iterable[str]) -> tuple[list[Placement], list[Transition]]:
         """Score these customers as of their latest signal and place them in the typology."""

@@ -199,7 +199,8 @@ class PopulationLogic:
             self._add(axes, queue.pop(str(j)))
         for j in range(first, upto + 1):
             self._add(axes, queue.pop(str(j), [{} for _ in POOLS]))
-            entries.append((j, (banded(pool_for(0, axes), self.fallback[0]), banded(pool_for(1, axes), self.fallback[1]))))
+            cuts = (banded(pool_for(0, axes), self.fallback[0]), banded(pool_for(1, axes), self.fallback[1]))
+            entries.append((j, cuts))
         state["counts"] = [axis.counts for axis in axes]
         state["complete"] = upto
         state.setdefault("first", first)
