@@ -40,7 +40,7 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
 fi
 
 # the compiled text sentiment reader (native/, Rust, crates from crates.io): the same readings
-# as the Python reference, five times faster; without cargo vox reads in Python
+# as the Python reference, about nine times faster; without cargo vox reads in Python
 native_stamp="$VENV/.vox-native-installed"
 if command -v cargo >/dev/null; then
   if [ ! -f "$native_stamp" ] || [ -n "$(find native -newer "$native_stamp" -not -path 'native/target*' -print -quit)" ]; then
@@ -49,7 +49,7 @@ if command -v cargo >/dev/null; then
     touch "$native_stamp"
   fi
 else
-  say "no Rust toolchain (cargo): text sentiment reads in Python, the same scores about five times slower"
+  say "no Rust toolchain (cargo): text sentiment reads in Python, the same scores about nine times slower"
 fi
 
 if [ ! -f deploy/kafka/dist/.complete ]; then

