@@ -10,6 +10,8 @@ between cells, leaders appearing, alerts with their evidence). Then what landed 
 
 from __future__ import annotations
 
+import faulthandler
+import signal
 import threading
 import time
 from pathlib import Path
@@ -125,6 +127,8 @@ def tell_story(settings: Settings, worker: WorkerProcess, events: Path, analyst:
 
 def run_demo(settings: Settings, keep_running: bool = False, sample: Path = SAMPLE,
              traffic: SimConfig | None = TRAFFIC) -> int:  # fmt: skip
+    # `kill -USR1` makes a demo that hangs say where each of its threads is (its test does it)
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     # the database first: an unusable one is told before a broker is started for nothing
     with open_store(settings.clickhouse) as store:  # the worker opens it again: chDB allows one process
         migrate(store)
