@@ -158,6 +158,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="vox's text sentiment against people's ratings, VADER beside it.")
     parser.add_argument("--out", type=Path, default=Path(__file__).with_name("sentiment.json"))
     args = parser.parse_args()
+    if not args.out.parent.is_dir():  # said before the measuring, not after
+        raise SystemExit(f"bench.sentiment: --out {args.out}: no folder {args.out.parent} to write it in")
     if not VADER_SETS.is_dir():
         raise SystemExit(f"bench.sentiment: {SHARED_DATA} is missing: the real sets sit beside the repository")
     from bench.train_sentiment import cross_validated_snippets  # it trains on this module's readers
