@@ -51,7 +51,8 @@ class Ranked:
 
 class Topic:
     """The header (JSON): {"members": ids in order of arrival, "origin": the frame's t0, "leaders",
-    "since": interactions since the last ranking, "interval", "version": rankings so far}."""
+    "since": interactions since the last ranking, "interval", "version": rankings so far, "dirty":
+    members changed since the last ranking}."""
 
     def __init__(self, name: str, config: LeadersConfig, header: dict | None = None,
                  stored: dict[str, dict] | None = None, pagerank: dict[str, float] | None = None):  # fmt: skip
@@ -74,14 +75,17 @@ class Topic:
         self.since: int = h.get("since", 0)
         self.interval: int | None = h.get("interval")
         self.version: int = h.get("version", 0)
-        self.dirty: dict[str, None] = {}  # members changed since the last ranking (their rows)
+        # members changed since the last ranking (their rows), kept in the header: a process that
+        # takes the topic over between two rankings writes their rows at the next, as one that
+        # never stopped would
+        self.dirty: dict[str, None] = {key: None for key in h.get("dirty", []) if key in self.members}
         self.changed: dict[str, None] = {}  # members changed since `changed_members` (their states)
         self.evicted: list[str] = []  # since `take_evicted`
         self.ranked_since_saved = False  # PageRank moved: its entry is to be written
 
     def header(self) -> dict:
         return {"members": list(self.members), "origin": self.frame.origin, "leaders": self.leaders,
-                "since": self.since, "interval": self.interval, "version": self.version}  # fmt: skip
+                "since": self.since, "interval": self.interval, "version": self.version, "dirty": list(self.dirty)}  # fmt: skip
 
     def member_state(self, key: str) -> dict:
         v = self.graph.vertices[key]
