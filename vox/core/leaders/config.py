@@ -30,10 +30,14 @@ class LeadersConfig(BaseModel):
                           "with a score this share above theirs; a leader leaves when below (1 - margin) of the bar.")
     rank_every: int = Field(100, ge=1, description="A topic's leaders are ranked again after this many interactions ...")
     rank_interval_minutes: int = Field(360, ge=1, description="... or when event time enters a new interval of this length.")
-    dimension_weights: dict[str, float] = Field(
-        default_factory=lambda: {"who": 0.3, "what": 0.3, "whom": 0.4},
-        description="Share of each Katz & Lazarsfeld dimension in the leader score (who one is, what one knows, whom "
-                    "one knows); credibility multiplies their sum.")
+    expert_weights: dict[str, float] = Field(
+        default_factory=lambda: {"who": 0.2, "what": 0.5, "whom": 0.3},
+        description="How one leads by what one knows: shares of the Katz & Lazarsfeld dimensions (who one is, "
+                    "what one knows, whom one knows) in the expert's path to the leader score.")
+    communicator_weights: dict[str, float] = Field(
+        default_factory=lambda: {"who": 0.4, "what": 0.0, "whom": 0.6},
+        description="How one leads by whom one knows and how one engages: shares of the dimensions in the "
+                    "communicator's path. The leader score is credibility times the better of the two paths.")
     expert_what: float = Field(2 / 3, gt=0, lt=1, description="A leader whose 'what one knows' is at least this "
                                "(2/3: on average twice the candidates' median) is an expert, else a communicator.")
     single_brand_share: float = Field(0.8, gt=0.5, le=1, description="A customer whose posts naming a brand "
@@ -44,7 +48,8 @@ class LeadersConfig(BaseModel):
     @model_validator(mode="after")
     def _check(self) -> "LeadersConfig":
         for name, weights, known in (("edge_weights", self.edge_weights, {"answer", "reply", "mention", "vote", "accept"}),
-                                     ("dimension_weights", self.dimension_weights, {"who", "what", "whom"})):  # fmt: skip
+                                     ("expert_weights", self.expert_weights, {"who", "what", "whom"}),
+                                     ("communicator_weights", self.communicator_weights, {"who", "what", "whom"})):  # fmt: skip
             if set(weights) != known:
                 raise ValueError(f"{name} must give a weight to exactly {', '.join(sorted(known))}")
             if any(w < 0 for w in weights.values()) or not sum(weights.values()) > 0:

@@ -20,8 +20,11 @@ often as not, else twice the approved share ((positive + accepted + 1) / (receiv
 communicator of medium competence, approved 65 % of the time, keeps their credibility; a customer
 the community mostly votes down loses it. Recognition: m / (m + 1), m the smaller of distinct
 recognisers and distinct days of recognition (one friend voting a hundred times is one
-recogniser: m = 1). Score = credibility x the weighted mean of the dimensions
-(`dimension_weights`). Kind: *expert* when what one knows is at least `expert_what` (2/3: on
+recogniser: m = 1). Score = credibility x the better of two weighted means of the dimensions,
+one per way of leading (seed 003): the expert's (`expert_weights`: what one knows first) and
+the communicator's (`communicator_weights`: whom one knows and who one is, not what one knows).
+One mean for both would let a competent customer nobody turns to outrank a communicator
+everybody talks to. Kind: *expert* when what one knows is at least `expert_what` (2/3: on
 average twice the candidates' median), else *communicator*: they lead by whom they know and how they
 engage, with medium competence (seed 003).
 """
@@ -110,8 +113,6 @@ def standings(members: Mapping[str, Member], centrality: Callable[[str], float],
     wanted = members.keys() if only is None else candidates | {k for k in only if k in members}
     raws = {key: raw_components(members[key], centrality(key), decayed) for key in wanted}
     medians = {name: median([raws[key][name] for key in candidates]) for name in RELATIVE}
-    weights = config.dimension_weights
-    total_weight = sum(weights.values())
     out = {}
     for key in sorted(wanted):
         raw, member = raws[key], members[key]
@@ -120,11 +121,15 @@ def standings(members: Mapping[str, Member], centrality: Callable[[str], float],
             parts[name] = relative(raw[name], medians[name])
         dims = {dim: sum(parts[c] for c in names) / len(names) for dim, names in DIMENSIONS.items()}
         cred = credibility(member)
-        score = cred * sum(weights[d] * dims[d] for d in dims) / total_weight
+        score = cred * max(weighted(dims, config.expert_weights), weighted(dims, config.communicator_weights))
         kind = "expert" if dims["what"] >= config.expert_what else "communicator"
         out[key] = Standing(key, raw, parts, dims["who"], dims["what"], dims["whom"], cred, score, kind,
                             key in candidates, flags_of(member, config))
     return out
+
+
+def weighted(dims: Mapping[str, float], weights: Mapping[str, float]) -> float:
+    return sum(weights[d] * dims[d] for d in dims) / sum(weights.values())
 
 
 def median(values: list[float]) -> float:
