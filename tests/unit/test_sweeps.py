@@ -17,7 +17,7 @@ from tests.fakes import MemoryTables
 from vox.core.customers.engine import STATE_BYTES_LIMIT
 from vox.core.customers.stage import CUSTOMERS
 from vox.core.customers.state import CustomerState
-from vox.core.customers.sweeps import PartitionSweeps, SweepClock, silent_due
+from vox.core.customers.sweeps import PartitionSweeps, SweepClock
 from vox.core.customers.signals import Signal
 from vox.core.triage import RawMessage, triage
 from vox.replay import InProcessStage, replay_file
@@ -83,12 +83,17 @@ def test_a_silent_customer_s_implication_falls_as_sweep_points_pass(tmp_path: Pa
     assert days[-1] <= (datetime.fromisoformat(span[0]) - datetime.fromisoformat(span[1])).days + 1
 
 
-def test_silent_customers_are_swept_1_2_4_8_points_after_their_last_signal() -> None:
-    last, points, after = 100, [], 100
-    for _ in range(6):
-        after = silent_due(last, after)
-        points.append(after)
-    assert points == [101, 102, 104, 108, 116, 132]
+def test_silent_customers_are_swept_1_2_4_8_days_after_their_last_signal() -> None:
+    for clock, expected in ((SweepClock(3600, 600), [124, 148, 196, 292, 484, 868]),  # hourly points
+                            (SweepClock(86_400, 600), [101, 102, 104, 108, 116, 132]),  # daily
+                            (SweepClock(7 * 86_400, 600), [101, 102, 104, 108, 116, 132])):  # weekly: at least a point  # fmt: skip
+        last, points, after = 100, [], 100
+        for _ in range(6):
+            after = clock.silent_due(last, after)
+            points.append(after)
+        assert points == expected
+    # listed after a restart, it resumes where it was
+    assert SweepClock(3600, 600).silent_due(100, 150) == 196
 
 
 def test_a_sweep_waits_for_the_population_s_cuts_and_uses_them_lagged() -> None:

@@ -98,7 +98,7 @@ class ScoringConfig(BaseModel):
     # -- sweeps ----------------------------------------------------------------------------
     sweep_minutes: float = Field(
         60, gt=0, description="Customers are scored and placed at fixed event-time points this far apart (every "
-        "customer active since the last point, and silent ones 1, 2, 4, 8... points after their last signal), once "
+        "customer active since the last point, and silent ones 1, 2, 4, 8... days after their last signal), once "
         "every source has passed the point by allowed_lateness_s: the same points in every worker and in vox replay.")
     cuts_lag_sweeps: int = Field(
         24, ge=1, description="Placements at a sweep point use the cut points of the whole population this many "

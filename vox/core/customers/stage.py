@@ -16,7 +16,7 @@ from vox.core.customers.rows import SCORE_COLUMNS, TRANSITION_COLUMNS, score_row
 from vox.core.customers.signals import Signal, pack, unpack
 from vox.core.customers.state import NEVER, CustomerState
 from vox.core.customers.scores import score
-from vox.core.customers.sweeps import CUTS, POPULATION, PartitionSweeps, PopulationLogic, SweepClock, scan, silent_due
+from vox.core.customers.sweeps import CUTS, POPULATION, PartitionSweeps, PopulationLogic, SweepClock, scan
 from vox.core.customers.sweeps import pack as pack_population
 from vox.core.customers.sweeps import unpack as unpack_population
 from vox.core.keys import PARTITION_KEY_PREFIX, KeyPartitions, partition_key
@@ -82,7 +82,7 @@ class CustomerLogic:
         if state.held:
             due.append(max(after + 1, self.clock.covering(min(s.at for s in state.held))))
         if state.scored_at > NEVER:
-            due.append(silent_due(self.clock.covering(state.latest), after))
+            due.append(self.clock.silent_due(self.clock.covering(state.latest), after))
         if due:
             sweeps.schedule(key, min(due))
 
@@ -193,7 +193,7 @@ class CustomerLogic:
                 self._schedule(key, state, sweeps, after=self.clock.covering(state.scored_at))
                 continue
             held_now = any(s.at <= point for s in state.held)
-            if not held_now and silent_due(self.clock.covering(state.latest), j - 1) != j:
+            if not held_now and self.clock.silent_due(self.clock.covering(state.latest), j - 1) != j:
                 self._schedule(key, state, sweeps, after=j)  # not due here after all (an earlier listing)
                 continue
             scorer.release(state, point)
