@@ -35,6 +35,7 @@ SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "sample-events.jsonl"
 #: (one down, one up), a few broken messages
 TRAFFIC = SimConfig(customers=1200, days=35, seed=5, shifts=2, invalid_rate=0.002)
 PROGRESS_EVERY_S = 10.0
+DRAIN_S = 60.0  # at most this long reading the announcements left once the worker has settled
 ANNOUNCED = ("segments", "leaders", "alerts")
 
 
@@ -119,7 +120,13 @@ def tell_story(settings: Settings, worker: WorkerProcess, events: Path, analyst:
             if not publisher.is_alive() and "report" in published:
                 worker.wait_consumed(int(already) + published["report"].published)
                 worker.wait_settled()
-                tell_polled(2000)  # the last announcements
+                # the last announcements: everything up to the end as it is now, however far behind
+                # the story is (a poll returns 500 records at most: thousands of moves can queue
+                # ahead of the leaders and alerts)
+                ends = consumer.end_offsets(list(consumer.assignment()))
+                deadline = time.monotonic() + DRAIN_S
+                while any(consumer.position(tp) < end for tp, end in ends.items()) and time.monotonic() < deadline:
+                    tell_polled(500)
                 return story
     finally:
         consumer.close()
