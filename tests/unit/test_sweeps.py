@@ -84,9 +84,10 @@ def test_a_silent_customer_s_implication_falls_as_sweep_points_pass(tmp_path: Pa
 
 
 def test_silent_customers_are_swept_1_2_4_8_days_after_their_last_signal() -> None:
-    for clock, expected in ((SweepClock(3600, 600), [124, 148, 196, 292, 484, 868]),  # hourly points
-                            (SweepClock(86_400, 600), [101, 102, 104, 108, 116, 132]),  # daily
-                            (SweepClock(7 * 86_400, 600), [101, 102, 104, 108, 116, 132])):  # weekly: at least a point  # fmt: skip
+    hourly, daily, weekly = SweepClock(3600, 600), SweepClock(86_400, 600), SweepClock(7 * 86_400, 600)
+    days = [101, 102, 104, 108, 116, 132]
+    # hourly points: a day of them, then 2, 4... days; weekly: at least a point
+    for clock, expected in ((hourly, [124, 148, 196, 292, 484, 868]), (daily, days), (weekly, days)):
         last, points, after = 100, [], 100
         for _ in range(6):
             after = clock.silent_due(last, after)

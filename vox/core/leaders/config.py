@@ -47,9 +47,10 @@ class LeadersConfig(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> "LeadersConfig":
+        dimensions = {"who", "what", "whom"}
         for name, weights, known in (("edge_weights", self.edge_weights, {"answer", "reply", "mention", "vote", "accept"}),
-                                     ("expert_weights", self.expert_weights, {"who", "what", "whom"}),
-                                     ("communicator_weights", self.communicator_weights, {"who", "what", "whom"})):  # fmt: skip
+                                     ("expert_weights", self.expert_weights, dimensions),
+                                     ("communicator_weights", self.communicator_weights, dimensions)):  # fmt: skip
             if set(weights) != known:
                 raise ValueError(f"{name} must give a weight to exactly {', '.join(sorted(known))}")
             if any(w < 0 for w in weights.values()) or not sum(weights.values()) > 0:

@@ -85,7 +85,8 @@ class Topic:
 
     def header(self) -> dict:
         return {"members": list(self.members), "origin": self.frame.origin, "leaders": self.leaders,
-                "since": self.since, "interval": self.interval, "version": self.version, "dirty": list(self.dirty)}  # fmt: skip
+                "since": self.since, "interval": self.interval, "version": self.version,
+                "dirty": list(self.dirty)}  # fmt: skip
 
     def member_state(self, key: str) -> dict:
         v = self.graph.vertices[key]
