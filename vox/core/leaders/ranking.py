@@ -113,6 +113,7 @@ def standings(members: Mapping[str, Member], centrality: Callable[[str], float],
     wanted = members.keys() if only is None else candidates | {k for k in only if k in members}
     raws = {key: raw_components(members[key], centrality(key), decayed) for key in wanted}
     medians = {name: median([raws[key][name] for key in candidates]) for name in RELATIVE}
+    paths = [(weights, sum(weights.values())) for weights in (config.expert_weights, config.communicator_weights)]
     out = {}
     for key in sorted(wanted):
         raw, member = raws[key], members[key]
@@ -121,15 +122,11 @@ def standings(members: Mapping[str, Member], centrality: Callable[[str], float],
             parts[name] = relative(raw[name], medians[name])
         dims = {dim: sum(parts[c] for c in names) / len(names) for dim, names in DIMENSIONS.items()}
         cred = credibility(member)
-        score = cred * max(weighted(dims, config.expert_weights), weighted(dims, config.communicator_weights))
+        score = cred * max(sum(weights[d] * dims[d] for d in dims) / total for weights, total in paths)
         kind = "expert" if dims["what"] >= config.expert_what else "communicator"
         out[key] = Standing(key, raw, parts, dims["who"], dims["what"], dims["whom"], cred, score, kind,
                             key in candidates, flags_of(member, config))
     return out
-
-
-def weighted(dims: Mapping[str, float], weights: Mapping[str, float]) -> float:
-    return sum(weights[d] * dims[d] for d in dims) / sum(weights.values())
 
 
 def median(values: list[float]) -> float:
