@@ -246,10 +246,12 @@ def load_settings(**overrides: object) -> Settings:
 
 
 def _not_json_variable() -> str | None:
-    """The first VOX_SCORING__ variable of a list or dict setting whose value does not parse as JSON."""
+    """The first VOX_<GROUP>__ variable of a list or dict setting whose value does not parse as JSON."""
     for name, value in sorted(os.environ.items()):
-        field = ScoringConfig.model_fields.get(name.removeprefix("VOX_SCORING__").lower())
-        if not name.startswith("VOX_SCORING__") or field is None or get_origin(field.annotation) not in (dict, tuple, list):
+        group, _, field_name = name.removeprefix("VOX_").partition("__")
+        config = GROUPS.get(group.lower())
+        field = config.model_fields.get(field_name.lower()) if config and field_name else None
+        if field is None or get_origin(field.annotation) not in (dict, tuple, list):
             continue
         try:
             json.loads(value)

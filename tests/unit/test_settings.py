@@ -91,3 +91,12 @@ def test_a_list_setting_that_is_not_json_names_its_variable_not_a_config_file(mo
         load_settings()
     monkeypatch.setenv("VOX_SCORING__FEEDS", '["contributions", "posts"]')
     assert load_settings().scoring.feeds == ("contributions", "posts")
+
+
+@pytest.mark.parametrize("name", ["VOX_LEADERS__EXPERT_WEIGHTS", "VOX_LEADERS__EDGE_WEIGHTS"])
+def test_a_dict_setting_of_any_group_that_is_not_json_names_its_variable(monkeypatch: pytest.MonkeyPatch,
+                                                                         name: str) -> None:  # fmt: skip
+    monkeypatch.delenv("VOX_CONFIG", raising=False)
+    monkeypatch.setenv(name, "who=1")
+    with pytest.raises(ConfigError, match=f"^{name}: not valid JSON; lists and dicts are written as JSON"):
+        load_settings()
