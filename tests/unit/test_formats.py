@@ -12,7 +12,7 @@ import pytest
 from vox.core.customers import signals as S
 from vox.core.customers.config import ScoringConfig
 from vox.core.customers.scores import score
-from vox.core.customers.state import HEADER, STATE_FORMAT, STATE_MAGIC, WEEK, CustomerState
+from vox.core.customers.state import HEADER, HELD_CHUNKS_MAX, STATE_FORMAT, STATE_MAGIC, WEEK, CustomerState
 from vox.errors import VoxError
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -65,6 +65,40 @@ def test_a_state_of_a_newer_format_is_refused() -> None:
     newer = STATE_MAGIC + bytes([STATE_FORMAT + 1]) + CustomerState().to_bytes()[len(STATE_MAGIC) + 1 :]
     with pytest.raises(VoxError, match=f"format {STATE_FORMAT + 1}, newer than this vox reads"):
         CustomerState.from_bytes(newer)
+
+
+def _held_signal(n: int) -> S.Signal:
+    return S.Signal("c1", "post", 1_700_000_000.0 + n, a=f"post-{n}", domain="mics", sid=n)
+
+
+def test_held_signals_read_back_in_order_however_many_writes_packed_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    packed = []
+    monkeypatch.setattr(S, "pack", lambda signals, pack=S.pack: packed.append(len(signals)) or pack(signals))
+    state = CustomerState()
+    for n in range(3 * HELD_CHUNKS_MAX + 2):  # a busy customer: written at every batch, a signal more each time
+        state.held.append(_held_signal(n))
+        data = state.to_bytes()
+    # each write packs its new signal, and every HELD_CHUNKS_MAX writes all of them once: not all each time
+    assert sum(packed) < 3 * (3 * HELD_CHUNKS_MAX + 2)
+    again = CustomerState.from_bytes(data)
+    assert again.held == state.held == [_held_signal(n) for n in range(3 * HELD_CHUNKS_MAX + 2)]
+    assert again.to_bytes() == data  # read back as written, not packed again
+    again.held.append(_held_signal(99))
+    assert CustomerState.from_bytes(again.to_bytes()).held == [*state.held, _held_signal(99)]
+    # a sweep releases some: the rest are packed afresh
+    state.held = state.held[5:]
+    assert CustomerState.from_bytes(state.to_bytes()).held == [_held_signal(n) for n in range(5, 3 * HELD_CHUNKS_MAX + 2)]
+    state.held = []
+    assert CustomerState.from_bytes(state.to_bytes()).held == []
+
+
+def test_a_state_of_format_4_reads_its_held_signals() -> None:
+    # format 4 wrote every held signal as one `vox.signals` record, unprefixed, to the end
+    state = CustomerState()
+    held = [_held_signal(n) for n in range(3)]
+    without = state.to_bytes()
+    format_4 = STATE_MAGIC + bytes([4]) + without[len(STATE_MAGIC) + 1 :] + S.pack(held)
+    assert CustomerState.from_bytes(format_4).held == held
 
 
 def test_signals_of_format_1_read_as_written_and_the_current_format_names_its_fields() -> None:

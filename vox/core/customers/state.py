@@ -62,12 +62,15 @@ FLAG_STAFF, FLAG_PARTNER, FLAG_COUNTED, FLAG_COUNTED_I, FLAG_PLACED, FLAG_PLACED
 HEADER_2 = struct.Struct("<ddddqqQhBi")
 # format 3 adds: first_seen
 HEADER_3 = struct.Struct("<ddddqqQhBid")
-# format 4 adds: scored_at, and after the positions (now counted) the signals held for a sweep
+# format 4 adds: scored_at, and after the positions (now counted) the signals held for a sweep;
+# format 5 writes those in chunks, each its length then a `vox.signals` record (`HELD_CHUNK`)
 HEADER = struct.Struct("<ddddqqQhBidd")
 # The changelog's format: states written by every vox version since must stay readable.
-STATE_MAGIC, STATE_FORMAT = b"vxs", 4
+STATE_MAGIC, STATE_FORMAT = b"vxs", 5
 ACC_COUNT = struct.Struct("<H")
 POSITIONS_COUNT = struct.Struct("<I")
+HELD_CHUNK = struct.Struct("<I")
+HELD_CHUNKS_MAX = 8  # beyond, the held signals are packed again as one chunk
 
 
 
@@ -82,7 +85,7 @@ def _days(t: float) -> float:
 class CustomerState:
     __slots__ = ("t0", "acc", "domains", "products", "givers", "ring", "last_action", "last_purchase",
                  "weeks", "week_anchor", "flags", "cell", "applied_offset", "signals", "latest",
-                 "placed", "snapshot", "recent", "positions", "first_seen", "scored_at", "held")  # fmt: skip
+                 "placed", "snapshot", "recent", "positions", "first_seen", "scored_at", "held", "_packed")  # fmt: skip
 
     def __init__(self) -> None:
         self.t0 = 0.0
@@ -111,6 +114,8 @@ class CustomerState:
         # signals accepted but not applied yet: a sweep applies those up to its point, so that
         # the scores as of that point hold exactly what occurred by then, however they arrived
         self.held: list[S.Signal] = []
+        # (the held list, how many of its signals, their chunks as written): see `_held_bytes`
+        self._packed: tuple[list[S.Signal], int, list[bytes]] | None = None
 
     # -- decay bookkeeping ------------------------------------------------------------------
 
@@ -325,21 +330,43 @@ class CustomerState:
     # -- bytes for the changelog --------------------------------------------------------------
 
     def to_bytes(self) -> bytes:
-        """Format 4: a magic and version, the number of accumulators (new ones are appended to
+        """Format 5: a magic and version, the number of accumulators (new ones are appended to
         `ACCUMULATORS`, and an older state reads them as zero), then the fields, the positions
-        (counted), and the held signals in the `vox.signals` record format (to the end)."""
+        (counted), and the held signals in chunks, each its length then a `vox.signals` record
+        (to the end)."""
         header = HEADER.pack(self.t0, self.last_action, self.last_purchase, self.latest, self.applied_offset,
                              self.signals, self.weeks, self.cell, self.flags, self.week_anchor, self.first_seen,
                              self.scored_at)  # fmt: skip
-        held = S.pack(self.held) if self.held else b""
+        held = self._held_bytes()
         return STATE_MAGIC + bytes([STATE_FORMAT]) + ACC_COUNT.pack(N_ACC) + header + self.acc.tobytes() + \
             self.domains.tobytes() + self.products.tobytes() + self.givers.tobytes() + self.ring.tobytes() + \
             self.placed.tobytes() + self.snapshot.tobytes() + self.recent.tobytes() + \
             POSITIONS_COUNT.pack(len(self.positions)) + self.positions.tobytes() + held  # fmt: skip
 
+    def _held_bytes(self) -> bytes:
+        """The held signals, each batch's new ones packed once. A busy customer's state is
+        written at every batch while its signals wait for their sweep (a backlog's can hold
+        thousands): packing them all again each time made the wait quadratic. `held` is only
+        ever appended to in place; any other change gives a new list, which packs afresh."""
+        held = self.held
+        if not held:
+            self._packed = None
+            return b""
+        chunks: list[bytes] = []
+        covered = 0
+        if self._packed is not None and self._packed[0] is held and self._packed[1] <= len(held):
+            _, covered, chunks = self._packed
+        if covered < len(held):
+            if len(chunks) >= HELD_CHUNKS_MAX:
+                chunks, covered = [], 0
+            record = S.pack(held[covered:])
+            chunks = [*chunks, HELD_CHUNK.pack(len(record)) + record]
+        self._packed = (held, len(held), chunks)
+        return b"".join(chunks)
+
     @classmethod
     def from_bytes(cls, data: bytes) -> "CustomerState":
-        """A state of any format this vox knows: 3, 2, or 1 (no magic: what vox wrote until the
+        """A state of any format this vox knows: 5 to 2, or 1 (no magic: what vox wrote until the
         formats were versioned). A newer format is refused, never misread."""
         version, n_acc, offset, header, fields = _header(data)
         state = cls()
@@ -367,8 +394,16 @@ class CustomerState:
         offset += POSITIONS_COUNT.size
         state.positions.frombytes(data[offset : offset + 8 * count])
         offset += 8 * count
-        if offset < len(data):
+        if offset < len(data) and version == 4:
             state.held = S.unpack(data[offset:])
+        elif offset < len(data):
+            chunks = []
+            while offset < len(data):
+                (size,) = HELD_CHUNK.unpack_from(data, offset)
+                chunks.append(data[offset : offset + HELD_CHUNK.size + size])
+                state.held.extend(S.unpack(chunks[-1][HELD_CHUNK.size :]))
+                offset += HELD_CHUNK.size + size
+            state._packed = (state.held, len(state.held), chunks)  # read back as written: not packed again
         return state
 
 
