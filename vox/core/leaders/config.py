@@ -29,7 +29,7 @@ class LeadersConfig(BaseModel):
     margin: float = Field(0.1, ge=0, le=1, description="Hysteresis: a newcomer displaces the weakest leader only "
                           "with a score this share above theirs; a leader leaves when below (1 - margin) of the bar.")
     rank_every: int = Field(100, ge=1, description="A topic's leaders are ranked again after this many interactions ...")
-    rank_interval_minutes: int = Field(360, ge=1, description="... or when event time enters a new interval of this length.")
+    rank_interval_minutes: int = Field(1440, ge=1, description="... or when event time enters a new interval of this length.")
     expert_weights: dict[str, float] = Field(
         default_factory=lambda: {"who": 0.2, "what": 0.5, "whom": 0.3},
         description="How one leads by what one knows: shares of the Katz & Lazarsfeld dimensions (who one is, "
