@@ -70,7 +70,9 @@ STATE_MAGIC, STATE_FORMAT = b"vxs", 5
 ACC_COUNT = struct.Struct("<H")
 POSITIONS_COUNT = struct.Struct("<I")
 HELD_CHUNK = struct.Struct("<I")
-HELD_CHUNKS_MAX = 8  # beyond, the held signals are packed again as one chunk
+# beyond, the held signals are packed again as one chunk: each chunk costs its envelope (about
+# 120 bytes), and packing all again every 64 writes is 1/64 of packing them at every write
+HELD_CHUNKS_MAX = 64
 
 
 
