@@ -87,6 +87,10 @@ def proc_times(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def broker_cpu(pid: int | None) -> float:
+    return proc_times(pid) if pid is not None else 0.0
+
+
 def peak_rss(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -94,9 +98,12 @@ def peak_rss(pid: int) -> int:
     return 0
 
 
-def vox_worker(settings: Settings, events: int, warmup: int, timeout_s: float, source: Path | None = None) -> dict:
+def vox_worker(settings: Settings, events: int, warmup: int, timeout_s: float, source: Path | None = None,
+               broker_pid: int | None = None) -> dict:  # fmt: skip
     """The real worker on the backlog: measured from `warmup` messages consumed until every
-    message is written and every signal applied (`source`: another commit's checkout)."""
+    message is written and every signal applied (`source`: another commit's checkout). With
+    `broker_pid` (the local broker), the broker's CPU over the same span too: what the worker
+    makes it do (its stages' topics, its changelogs) is part of its cost on one machine."""
     worker = WorkerProcess(settings, source)
     if source is not None:
         worker.env.pop("VOX_STAGES", None)  # older versions do not know it (and run the customers stage)
@@ -116,14 +123,17 @@ def vox_worker(settings: Settings, events: int, warmup: int, timeout_s: float, s
             text = scrape(worker.metrics_url) or ""
             consumed = metric_total(text, "vox_events_consumed")
             if started is None and consumed >= warmup:
-                started = (time.perf_counter(), proc_times(pid), consumed)
+                started = (time.perf_counter(), proc_times(pid), consumed, broker_cpu(broker_pid))
             published = metric_total(text, "vox_signals_published")
             applied = metric_total(text, "vox_signals_applied")
             if consumed >= events and applied >= published > 0:
                 assert started is not None
                 wall, cpu = time.perf_counter() - started[0], proc_times(pid) - started[1]
-                return {"events": int(events - started[2]), "seconds": wall, "cpu_seconds": cpu,
-                        "peak_rss_bytes": peak_rss(pid)}  # fmt: skip
+                figures = {"events": int(events - started[2]), "seconds": wall, "cpu_seconds": cpu,
+                           "peak_rss_bytes": peak_rss(pid)}  # fmt: skip
+                if broker_pid is not None:
+                    figures["broker_cpu_seconds"] = broker_cpu(broker_pid) - started[3]
+                return figures
             time.sleep(0.05)
         raise RuntimeError("the vox worker did not finish in time")
     finally:
@@ -252,41 +262,51 @@ def is_commit(rev: str) -> bool:
 
 
 def alternating(variants: dict[str, tuple[Settings, Path | None]], messages: list, events: int, warmup: int,
-                work: Path, rounds: int, timeout_s: float) -> dict:  # fmt: skip
+                work: Path, rounds: int, timeout_s: float, broker_pid: int | None = None) -> dict:  # fmt: skip
     """Workers on the same backlog, in alternating rounds, each with topics of its own: the
-    first variant against the second (settings, and a checkout to run it from or None: this one)."""
+    first variant against the second (settings, and a checkout to run it from or None: this one).
+    Beside the throughput, the CPU per 1,000 events (the worker's, and the local broker's when
+    `broker_pid` names it): a shared machine's load moves the wall clock more than the CPU a
+    run takes."""
     runs: dict[str, list[float]] = {name: [] for name in variants}
+    cpu: dict[str, list[float]] = {name: [] for name in variants}
     for round_ in range(rounds):
         for name in list(variants)[:: 1 if round_ % 2 == 0 else -1]:
             settings, source = variants[name]
-            figures = vox_worker(own_topics(settings, messages, work), events, warmup, timeout_s, source)
+            figures = vox_worker(own_topics(settings, messages, work), events, warmup, timeout_s, source, broker_pid)
             runs[name].append(figures["events"] / figures["seconds"])
+            used = figures["cpu_seconds"] + figures.get("broker_cpu_seconds", 0.0)
+            cpu[name].append(1000 * used / figures["events"])
     medians = {name: statistics.median(rates) for name, rates in runs.items()}
+    cpu_medians = {name: statistics.median(values) for name, values in cpu.items()}
     first, second = list(variants)
     return {"rounds": rounds, "events_per_s": runs, "median_events_per_s": medians,
-            "ratio": medians[first] / medians[second]}
+            "ratio": medians[first] / medians[second], "cpu_s_per_1000": cpu, "median_cpu_s_per_1000": cpu_medians,
+            "cpu_counts_broker": broker_pid is not None}  # fmt: skip
 
 
 def worker_pair(settings: Settings, messages: list, events: int, warmup: int, work: Path, against: str, rounds: int,
-                timeout_s: float) -> dict:  # fmt: skip
+                timeout_s: float, broker_pid: int | None = None) -> dict:  # fmt: skip
     """This checkout's worker and `against`'s (a git revision, checked out beside)."""
     checkout = work / "against"
     subprocess.run(["git", "worktree", "add", "--detach", "-q", str(checkout), against], cwd=ROOT, check=True)
     try:
         pair = alternating({"this": (settings, None), against: (settings, checkout)}, messages, events, warmup, work,
-                           rounds, timeout_s)  # fmt: skip
+                           rounds, timeout_s, broker_pid)  # fmt: skip
     finally:
         subprocess.run(["git", "worktree", "remove", "--force", str(checkout)], cwd=ROOT, check=False)
     return {"against": against, **pair}
 
 
 def stage_cost(settings: Settings, stage: str, messages: list, events: int, warmup: int, work: Path, rounds: int,
-               timeout_s: float) -> dict:  # fmt: skip
-    """The worker with every default stage and without `stage`: what that stage costs."""
+               timeout_s: float, broker_pid: int | None = None) -> dict:  # fmt: skip
+    """The worker with every default stage and without `stage`: what that stage costs, in
+    throughput and in the CPU an event takes (the share of it the stage adds)."""
     without = ",".join(name for name in settings.stages.split(",") if name.strip() != stage)
     pair = alternating({"with": (settings, None), "without": (settings.model_copy(update={"stages": without}), None)},
-                       messages, events, warmup, work, rounds, timeout_s)  # fmt: skip
-    return {"stage": stage, **pair, "cost": 1 - pair["ratio"]}
+                       messages, events, warmup, work, rounds, timeout_s, broker_pid)  # fmt: skip
+    cpu = pair["median_cpu_s_per_1000"]
+    return {"stage": stage, **pair, "cost": 1 - pair["ratio"], "cpu_cost": 1 - cpu["without"] / cpu["with"]}
 
 
 def throughput(settings: Settings, server: LocalClickHouseServer, messages: list, events: int, warmup: int,
@@ -332,10 +352,11 @@ def main(argv: list[str] | None = None) -> dict:
     settings = Settings(home=work / "home", topic_prefix=f"bench{uuid.uuid4().hex[:6]}.", topic_partitions=4,
                         consumer_group=f"bench-vox-{uuid.uuid4().hex[:6]}",
                         clickhouse_url=f"chdb://{work / 'chdb'}")  # fmt: skip
-    broker = None
+    broker, broker_pid = None, None
     if not settings.kafka_bootstrap:
         broker = LocalKafka(settings)
-        settings = settings.model_copy(update={"kafka_bootstrap": broker.start().bootstrap})
+        started = broker.start()
+        settings, broker_pid = settings.model_copy(update={"kafka_bootstrap": started.bootstrap}), started.pid
     server = LocalClickHouseServer(work / "clickhouse-server").start()
     report: dict = {"machine": machine(), "kafka": "Apache Kafka 4.1.1 (local, KRaft, 1 node), topics of 4 partitions",
                     "events": events, "warmup_events": warmup}  # fmt: skip
@@ -344,10 +365,11 @@ def main(argv: list[str] | None = None) -> dict:
         create_topics(settings)
         publish(settings, messages)
         if args.against:
-            report["pair"] = worker_pair(settings, messages, events, warmup, work, args.against, args.rounds, max(120.0, events / 500))
+            report["pair"] = worker_pair(settings, messages, events, warmup, work, args.against, args.rounds,
+                                         max(120.0, events / 500), broker_pid)  # fmt: skip
         if args.stage_cost != "none":
             report["stage_cost"] = stage_cost(settings, args.stage_cost, messages, events, warmup, work,
-                                              1 if args.smoke else args.rounds, max(120.0, events / 500))  # fmt: skip
+                                              1 if args.smoke else args.rounds, max(120.0, events / 500), broker_pid)  # fmt: skip
         if not args.pair_only:
             report.update(measured(settings, server, messages, events, warmup, query_events, work, 2.0 if args.smoke else 20.0))
     finally:
@@ -381,6 +403,10 @@ def measured(settings: Settings, server: LocalClickHouseServer, messages: list, 
     return report
 
 
+def cpu_whose(pair: dict) -> str:
+    return " (worker and broker)" if pair.get("cpu_counts_broker") else " (the worker's; the broker is not local)"
+
+
 def render(report: dict) -> str:
     m = report["machine"]
     lines = [f"vox benchmark: {report['events']:,} events (after {report['warmup_events']:,} of warm-up), "
@@ -391,11 +417,17 @@ def render(report: dict) -> str:
         lines.append(f"  worker pair, {pair['rounds']} alternating rounds: this checkout {rates['this']} events/s "
                      f"(median {pair['median_events_per_s']['this']:,.0f}); {pair['against']} {rates[pair['against']]} "
                      f"(median {pair['median_events_per_s'][pair['against']]:,.0f}); ratio {pair['ratio']:.3f}")  # fmt: skip
+        lines.append(f"    CPU per 1,000 events{cpu_whose(pair)}: " + "; ".join(
+            f"{name} {', '.join(f'{v:.3f}' for v in values)} s (median {pair['median_cpu_s_per_1000'][name]:.3f})"
+            for name, values in pair["cpu_s_per_1000"].items()))  # fmt: skip
     if cost := report.get("stage_cost"):
         rates = {name: ", ".join(f"{r:,.0f}" for r in values) for name, values in cost["events_per_s"].items()}
         lines.append(f"  stage {cost['stage']}, {cost['rounds']} alternating rounds: with it {rates['with']} events/s "
                      f"(median {cost['median_events_per_s']['with']:,.0f}), without {rates['without']} (median "
                      f"{cost['median_events_per_s']['without']:,.0f}): it costs {cost['cost']:.1%} of the throughput")  # fmt: skip
+        cpu = cost["median_cpu_s_per_1000"]
+        lines.append(f"    CPU per 1,000 events{cpu_whose(cost)}: with it {cpu['with']:.3f} s, without {cpu['without']:.3f} s "
+                     f"(medians): {cost['cpu_cost']:.1%} of it is the stage's")  # fmt: skip
     if "throughput" not in report:
         return "\n".join(lines)
     lines += ["", f"  {'contender':<14} {'events/s':>10} {'x ceiling':>10} {'CPU s/1k':>9} {'peak RSS':>10}"]

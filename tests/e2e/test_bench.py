@@ -31,6 +31,9 @@ def test_benchmark_smoke_run_reports_every_figure(kafka_home: Path, tmp_path: Pa
         figures = report["throughput"][name]
         assert figures["events_per_s"] > 0 and figures["cpu_s_per_1000"] >= 0 and figures["peak_rss_bytes"] > 0
         assert "ratio_to_ceiling" in figures
+    cost = report["stage_cost"]  # leaders, on and off
+    assert all(v > 0 for v in cost["median_cpu_s_per_1000"].values()) and -1 < cost["cpu_cost"] < 1
+    assert cost["cpu_counts_broker"] is False  # the test's broker is not the bench's own
     fresh = report["freshness"]
     assert fresh["seen"] == fresh["events"] > 0 and 0 < fresh["p50_s"] <= fresh["p99_s"]
     assert 0 < report["state_per_customer"]["serialised_bytes"] < 1024
