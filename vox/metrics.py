@@ -52,10 +52,6 @@ class WorkerMetrics:
                                        registry=r)  # fmt: skip
         self.rows_written = Counter("vox_stage_rows_written", "Rows a keyed stage wrote (customer_scores: placements, "
                                     "segment_transitions: moves between cells).", ["stage", "table"], registry=r)  # fmt: skip
-        self.applied_early = Counter(
-            "vox_signals_applied_early", "Signals applied before the sweep of their time, because their customer's "
-            "state would have outweighed the changelog's message limit (thousands held: event time stalled, a "
-            "source far behind): their sweep's scores may differ from a replay's.", registry=r)  # fmt: skip
         self.watermark = Gauge("vox_event_time_watermark_seconds", "Event time up to which a keyed stage's "
                                "partition has heard from every source (vox.core.progress).", ["stage", "partition"],
                                registry=r)  # fmt: skip

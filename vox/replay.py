@@ -22,7 +22,7 @@ from vox.worker.sink import IngestSink
 from vox.forget import load_forgotten
 from vox.core.interactions import dead_letter_row, interaction_row
 from vox.metrics import WorkerMetrics
-from vox.core.keys import PARTITION_KEY_PREFIX
+from vox.core.customers.stage import is_customer_key
 from vox.core.ports import ReplayTables
 from vox.core.progress import NOTHING_YET
 from vox.core.stage import KeyedStage, StageOutput, by_key
@@ -113,7 +113,7 @@ def replay_file(path: Path, tables: ReplayTables, settings: Settings, batch_even
             run.chunk(chunk, latest)  # each chunk drains what its stages send each other
     finally:
         sink.close()
-    report.customers = next((sum(not key.startswith(PARTITION_KEY_PREFIX.encode()) for key in s.table)
+    report.customers = next((sum(is_customer_key(key.decode()) for key in s.table)
                              for s in run.stages if s.stage.name == "customers"), 0)  # fmt: skip
     return report
 

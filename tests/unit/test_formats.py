@@ -12,7 +12,8 @@ import pytest
 from vox.core.customers import signals as S
 from vox.core.customers.config import ScoringConfig
 from vox.core.customers.scores import score
-from vox.core.customers.state import HEADER, HELD_CHUNKS_MAX, STATE_FORMAT, STATE_MAGIC, WEEK, CustomerState
+from vox.core.customers.state import (HEADER, HELD_CHUNK, HELD_CHUNKS_MAX, STATE_FORMAT, STATE_MAGIC, WEEK,
+                                      CustomerState)
 from vox.errors import VoxError
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -71,34 +72,59 @@ def _held_signal(n: int) -> S.Signal:
     return S.Signal("c1", "post", 1_700_000_000.0 + n, a=f"post-{n}", domain="mics", sid=n)
 
 
-def test_held_signals_read_back_in_order_however_many_writes_packed_them(monkeypatch: pytest.MonkeyPatch) -> None:
-    packed = []
-    monkeypatch.setattr(S, "pack", lambda signals, pack=S.pack: packed.append(len(signals)) or pack(signals))
+def test_held_signals_are_stored_each_once_in_chunks_and_read_back_in_order() -> None:
+    table: dict[int, bytes] = {}  # chunk number -> bytes, as the stage keeps them under keys of their own
+    written = 0
+
+    def write(state: CustomerState) -> bytes:
+        nonlocal written
+        first, chunks, before = state.held_writes()
+        for i, chunk in enumerate(chunks, start=first):
+            table[i] = chunk
+            written += len(S.unpack(chunk))
+        for i in range(state.held_chunks, before):
+            del table[i]
+        return state.to_bytes()
+
+    def read(data: bytes) -> CustomerState:
+        state = CustomerState.from_bytes(data)
+        state.read_held([table[i] for i in range(state.held_chunks)])
+        return state
+
     state = CustomerState()
-    for n in range(3 * HELD_CHUNKS_MAX + 2):  # a busy customer: written at every batch, a signal more each time
+    writes = 3 * HELD_CHUNKS_MAX + 2
+    for n in range(writes):  # a busy customer: written at every batch, a signal more each time
         state.held.append(_held_signal(n))
-        data = state.to_bytes()
-    # each write packs its new signal, and every HELD_CHUNKS_MAX writes all of them once: not all each time
-    assert sum(packed) < 3 * (3 * HELD_CHUNKS_MAX + 2)
-    again = CustomerState.from_bytes(data)
-    assert again.held == state.held == [_held_signal(n) for n in range(3 * HELD_CHUNKS_MAX + 2)]
-    assert again.to_bytes() == data  # read back as written, not packed again
+        data = write(state)
+    # each write stores its new signal, and every HELD_CHUNKS_MAX writes all of them once: not all each time
+    assert writes <= written < 3 * writes and len(table) == state.held_chunks <= HELD_CHUNKS_MAX
+    assert len(data) < 1024  # the state itself: no held signal in it
+    again = read(data)
+    assert again.held == state.held == [_held_signal(n) for n in range(writes)]
+    before = written
+    assert write(again) == data and written == before  # read back as stored: nothing written again
     again.held.append(_held_signal(99))
-    assert CustomerState.from_bytes(again.to_bytes()).held == [*state.held, _held_signal(99)]
-    # a sweep releases some: the rest are packed afresh
+    assert read(write(again)).held == [*state.held, _held_signal(99)] and written == before + 1
+    # a sweep releases some: the rest are written afresh, the chunks no longer counted deleted
+    state = again
     state.held = state.held[5:]
-    assert CustomerState.from_bytes(state.to_bytes()).held == [_held_signal(n) for n in range(5, 3 * HELD_CHUNKS_MAX + 2)]
+    assert read(write(state)).held == [*(_held_signal(n) for n in range(5, writes)), _held_signal(99)]
+    assert sorted(table) == list(range(state.held_chunks))
     state.held = []
-    assert CustomerState.from_bytes(state.to_bytes()).held == []
+    assert read(write(state)).held == [] and table == {}
 
 
-def test_a_state_of_format_4_reads_its_held_signals() -> None:
-    # format 4 wrote every held signal as one `vox.signals` record, unprefixed, to the end
-    state = CustomerState()
+def test_a_state_of_format_4_or_5_reads_its_held_signals_and_stores_them_as_chunks_at_its_next_write() -> None:
     held = [_held_signal(n) for n in range(3)]
-    without = state.to_bytes()
-    format_4 = STATE_MAGIC + bytes([4]) + without[len(STATE_MAGIC) + 1 :] + S.pack(held)
-    assert CustomerState.from_bytes(format_4).held == held
+    fields = CustomerState().to_bytes()[len(STATE_MAGIC) + 1 : -4]  # format 6 ends with its chunk count
+    record = S.pack(held)
+    format_4 = STATE_MAGIC + bytes([4]) + fields + record  # every held signal as one record, to the end
+    format_5 = STATE_MAGIC + bytes([5]) + fields + HELD_CHUNK.pack(len(record)) + record  # chunks inline
+    for data in (format_4, format_5):
+        state = CustomerState.from_bytes(data)
+        assert state.held == held and state.held_chunks == 0
+        first, chunks, before = state.held_writes()
+        assert (first, before, state.held_chunks) == (0, 0, 1) and S.unpack(chunks[0]) == held
 
 
 def test_signals_of_format_1_read_as_written_and_the_current_format_names_its_fields() -> None:

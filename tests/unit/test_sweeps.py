@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 
 from tests.factories import encode, post
 from tests.fakes import MemoryTables
-from vox.core.customers.engine import STATE_BYTES_LIMIT
 from vox.core.customers.stage import CUSTOMERS
 from vox.core.customers.state import CustomerState
+from vox.core.forgotten import forget_key
 from vox.core.customers.sweeps import PartitionSweeps, SweepClock
 from vox.core.customers.signals import Signal
 from vox.core.triage import RawMessage, triage
@@ -133,9 +133,10 @@ def test_days_since_active_is_never_larger_than_the_span_of_the_data_seen(tmp_pa
         assert row[15] == -1.0 or 0 <= row[15] <= seen_days + 5e-4, row  # the column is rounded to 3 places
 
 
-def test_a_customer_s_state_stays_within_the_changelog_s_message_limit() -> None:
+def test_a_customer_holding_thousands_of_signals_stores_them_in_chunks_each_within_a_kafka_message() -> None:
     """A first batch with thousands of one customer's posts: its sweeps wait for the population's
-    first cuts, so the signals are held; the state saved still fits a Kafka message."""
+    first cuts, so the signals are held, none applied before its sweep, in chunks beside the
+    state (each far below Kafka's 1 MB message), the state itself small."""
     posts = [post(event_id=f"h{n}", customer_id="heavy", kind="answer", topic=f"topic-{n % 50}",
                   text="x" * 200, reply_to_customer_id=None, mentions=[],
                   occurred_at=(T0 + timedelta(seconds=20 * n)).isoformat()) for n in range(12_000)]  # fmt: skip
@@ -144,7 +145,28 @@ def test_a_customer_s_state_stays_within_the_changelog_s_message_limit() -> None
     stage = InProcessStage(CUSTOMERS, Settings())
     held = sum(s.customer_id == "heavy" for s in stage.router.records_of(events, [(-1, -1)] * len(events)))
     output = stage.run(events, watermark=max(e.occurred_at.timestamp() for e in events))
-    state = output.states["heavy"]
-    assert len(state) <= STATE_BYTES_LIMIT
-    assert 0 < output.counts["signals applied early"] < held  # the earliest, not all of them
-    assert len(CustomerState.from_bytes(state).held) + output.counts["signals applied early"] == held
+    state = CustomerState.from_bytes(output.states["heavy"])
+    assert len(output.states["heavy"]) < 1024 and state.held_chunks > 1
+    chunks = [output.states[stage.logic.held_key("heavy", i)] for i in range(state.held_chunks)]
+    assert all(len(chunk) < 512 * 1024 for chunk in chunks)
+    state.read_held(chunks)
+    assert len(state.held) == held and state.signals == 0  # all held, none applied early
+    # read back from the table as a worker taking the partition over would
+    stage.logic.drop("heavy")
+    assert len(stage.logic._state("heavy", stage.table[b"heavy"]).held) == held
+
+
+def test_forgetting_a_customer_drops_the_chunks_of_its_held_signals_too() -> None:
+    posts = [post(event_id=f"{who}{n}", customer_id=who, kind="answer", topic="t", text="x" * 200,
+                  reply_to_customer_id=None, mentions=[], occurred_at=(T0 + timedelta(seconds=20 * n)).isoformat())
+             for n in range(5000) for who in ("gone", "kept")]  # fmt: skip
+    events = [event for event, _ in triage([RawMessage("test", 0, n, encode(p)) for n, p in enumerate(posts)], {},
+                                           T0 + timedelta(days=30)).accepted]  # fmt: skip
+    stage = InProcessStage(CUSTOMERS, Settings())
+    stage.run(events, watermark=max(e.occurred_at.timestamp() for e in events))
+    keys = {key.decode() for key in stage.table}
+    assert sum(key.startswith("gone\x1f") for key in keys) > 1  # its held signals, in chunks
+    forgotten = {forget_key("gone")}
+    kept = {key for key in keys if stage.logic.redact(key, stage.table[key.encode()], forgotten) is not None}
+    assert not any(key.startswith("gone") for key in kept)
+    assert {key for key in keys if key.startswith("kept")} <= kept

@@ -48,8 +48,14 @@ PARTITION_KEY_PREFIX = "\x00"  # no customer, product or content id starts with 
 def partition_key(name: str, partition: int, partition_of: KeyPartitions) -> str:
     """A table key that lands in `partition`: where a stage keeps what belongs to the partition
     rather than to one key (its event-time progress), changelogged with the partition's states."""
+    return key_in_partition(f"{PARTITION_KEY_PREFIX}{name}:{partition}:", partition, partition_of)
+
+
+def key_in_partition(prefix: str, partition: int, partition_of: KeyPartitions) -> str:
+    """`prefix` and the first number after which the key lands in `partition`: a state kept
+    beside another key's, in its partition (a topic's members, a customer's held signals)."""
     for n in range(100_000):
-        key = f"{PARTITION_KEY_PREFIX}{name}:{partition}:{n}"
+        key = f"{prefix}{n}"
         if partition_of(key) == partition:
             return key
-    raise ValueError(f"no key of {name!r} lands in partition {partition}")
+    raise ValueError(f"no key {prefix!r}... lands in partition {partition}")

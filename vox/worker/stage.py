@@ -114,7 +114,6 @@ class StageRunner:
         for table, _, rows in output.rows:
             self.metrics.rows_written.labels(self.stage.name, table).inc(len(rows))
         self.metrics.votes_unresolved.inc(output.counts.get("votes unresolved", 0))
-        self.metrics.applied_early.inc(output.counts.get("signals applied early", 0))
         self.metrics.count_alerts(output.counts)
         self.metrics.count_leader_changes(output.counts)
         self.metrics.show_levels(output.levels)

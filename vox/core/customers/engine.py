@@ -27,10 +27,6 @@ from vox.core.ports import RoutingMemory
 from vox.core.typology import ACTIONS, PopulationCuts, cell_index, cell_name, level_of, pool_for
 
 SNAPSHOT_MOVE = 2.0  # points either score must move before a new history snapshot
-#: The most a customer's state may weigh once its held signals are in: the changelog's message
-#: limit is Kafka's 1 MB (`message.max.bytes`), and a batch may bring one customer thousands of
-#: signals while its sweeps wait (for event time, or for the population's first cuts).
-STATE_BYTES_LIMIT = 512 * 1024
 
 
 class Router:
@@ -117,7 +113,6 @@ class Scorer:
         self.config = config
         self.half_lives = half_lives(config)
         self.customers: dict[str, CustomerState] = {}
-        self.applied_early = 0  # signals applied before their sweep: their state weighed too much
         adaptive = config.cut_mode == "adaptive"
         self.competence_cuts = PopulationCuts(*config.competence_shares) if adaptive else None
         self.implication_cuts = PopulationCuts(*config.implication_shares) if adaptive else None
@@ -145,22 +140,6 @@ class Scorer:
             return False
         state.held.append(signal)
         return True
-
-    def stored(self, state: CustomerState) -> bytes:
-        """The state as the changelog keeps it, within `STATE_BYTES_LIMIT`: beyond, its earliest
-        held signals are applied at once, before their sweep (counted in `applied_early`). Checked
-        after the batch's sweeps, so only what they could not take counts."""
-        data = state.to_bytes()
-        while len(data) > STATE_BYTES_LIMIT and state.held:
-            state.held.sort(key=lambda s: (s.at, s.kind, s.sid))
-            excess = (len(data) - STATE_BYTES_LIMIT) * len(state.held) // max(1, len(S.pack(state.held)))
-            early = state.held[:max(1, excess + excess // 8)]
-            state.held = state.held[len(early):]
-            for signal in early:
-                state.apply(signal, self.half_lives)
-            self.applied_early += len(early)
-            data = state.to_bytes()
-        return data
 
     def release(self, state: CustomerState, up_to: float) -> None:
         """Apply the held signals that occurred by `up_to`, in event-time order (then kind and

@@ -19,7 +19,8 @@ from vox.core.customers.scores import score
 from vox.core.customers.sweeps import CUTS, POPULATION, PartitionSweeps, PopulationLogic, SweepClock, scan
 from vox.core.customers.sweeps import pack as pack_population
 from vox.core.customers.sweeps import unpack as unpack_population
-from vox.core.keys import PARTITION_KEY_PREFIX, KeyPartitions, partition_key
+from vox.core.forgotten import forget_key
+from vox.core.keys import PARTITION_KEY_PREFIX, KeyPartitions, key_in_partition, partition_key
 from vox.core.stage import KeyedStage, NoRecall, StageOutput
 from vox.core.typology import PopulationCuts
 
@@ -27,6 +28,18 @@ if TYPE_CHECKING:
     from vox.settings import Settings
 
 DECODED_CACHE = 200_000  # customers kept decoded in memory; the rest are bytes in the table
+HELD_MARK = "\x1f"  # between customer and chunk in the key of held signals (no id holds a control character)
+
+
+def held_key(customer: str, chunk: int, partition_of: KeyPartitions) -> str:
+    """The key of one chunk of a customer's held signals: in the customer's partition."""
+    return key_in_partition(f"{customer}{HELD_MARK}{chunk}{HELD_MARK}", partition_of(customer), partition_of)
+
+
+def is_customer_key(key: str) -> bool:
+    """A key of the customers table that is a customer's state (not a partition's record, not a
+    chunk of held signals)."""
+    return not key.startswith(PARTITION_KEY_PREFIX) and HELD_MARK not in key
 
 
 class CustomerLogic:
@@ -44,6 +57,7 @@ class CustomerLogic:
         self.partitions: dict[int, PartitionSweeps] = {}
         self.table: Mapping[bytes, bytes] = {}
         self._keys: dict[int, str] = {}
+        self._held_keys: dict[tuple[str, int], str] = {}
         self.loaded: dict[str, bytes | None] = {}  # the table's bytes each decoded state stands for
         self.advanced: set[int] = set()  # partitions with news for their sweeps since the last flush
 
@@ -52,6 +66,14 @@ class CustomerLogic:
         if key is None:
             key = self._keys[partition] = partition_key("sweeps", partition, self.partition_of)
         return key
+
+    def held_key(self, key: str, chunk: int) -> str:
+        found = self._held_keys.get((key, chunk))
+        if found is None:
+            if len(self._held_keys) > 1_000_000:
+                self._held_keys.clear()
+            found = self._held_keys[(key, chunk)] = held_key(key, chunk, self.partition_of)
+        return found
 
     def advance(self, partition: int, watermark: float, table: Mapping[bytes, bytes]) -> None:
         """Before a batch's records: the partition's watermark after them (its sweeps run at
@@ -69,7 +91,8 @@ class CustomerLogic:
     def _index(self, partition: int, sweeps: PartitionSweeps) -> None:
         """Who is due when, from the partition's states (a worker taking it over)."""
         for key, data in scan(self.table, partition, self.partition_of, PARTITION_KEY_PREFIX):
-            self._schedule(key, self._state(key, data), sweeps)
+            if is_customer_key(key):  # not a chunk of held signals: those are read with their state
+                self._schedule(key, self._state(key, data), sweeps)
         sweeps.indexed = True
 
     def _schedule(self, key: str, state: CustomerState, sweeps: PartitionSweeps, after: int | None = None) -> None:
@@ -94,6 +117,10 @@ class CustomerLogic:
         state = customers.pop(key, None)  # re-inserted last: the dict is the LRU order
         if state is None or self.loaded.get(key) != data:
             state = CustomerState.from_bytes(data) if data else CustomerState()
+            # a chunk is written before the state that counts it, in the same partition; one
+            # missing (a forgotten customer's, dropped meanwhile) holds nothing any more
+            chunks = (self.table.get(self.held_key(key, i).encode()) for i in range(state.held_chunks))
+            state.read_held([chunk for chunk in chunks if chunk is not None])
             self.loaded[key] = data
         customers[key] = state
         return state
@@ -133,17 +160,30 @@ class CustomerLogic:
             output.records["population"] = reports
         for key in dict.fromkeys(saved):
             if key in customers:
-                output.states[key] = self.loaded[key] = self.scorer.stored(customers[key])
+                self._keep_held(key, customers[key], output)
+                output.states[key] = self.loaded[key] = customers[key].to_bytes()
         # the partitions' sweeps after their customers: a crash between the two writes leaves
         # customers swept that the partition will sweep again (recognised: `scored_at`), never
         # a partition past sweeps its customers have not had
         output.states.update(swept)
-        if self.scorer.applied_early:
-            output.counts["signals applied early"], self.scorer.applied_early = self.scorer.applied_early, 0
         while len(customers) > self.decoded_cache:
             self.loaded.pop(evicted := next(iter(customers)), None)
             customers.pop(evicted)
         return output
+
+    def _keep_held(self, key: str, state: CustomerState, output: StageOutput) -> None:
+        """The held signals' new chunks, and the chunks no longer counted deleted, before the state
+        that counts them: a crash between the two leaves chunks the state does not count yet,
+        which its next write replaces, never a state counting a chunk not written."""
+        first, chunks, before = state.held_writes()
+        for i, chunk in enumerate(chunks, start=first):
+            output.states[self.held_key(key, i)] = chunk
+        for i in range(state.held_chunks, before):
+            output.states[self.held_key(key, i)] = None
+
+    def redact(self, key: str, value: bytes, forgotten: set[str]) -> bytes | None:
+        """A forgotten customer's state and the chunks of its held signals go (`StageRunner.forget`)."""
+        return None if forget_key(key.split(HELD_MARK, 1)[0]) in forgotten else value
 
     def _sweep(self, partition: int, sweeps: PartitionSweeps, rows: SweptRows,
                saved: list[str]) -> list | None:  # fmt: skip

@@ -63,16 +63,20 @@ HEADER_2 = struct.Struct("<ddddqqQhBi")
 # format 3 adds: first_seen
 HEADER_3 = struct.Struct("<ddddqqQhBid")
 # format 4 adds: scored_at, and after the positions (now counted) the signals held for a sweep;
-# format 5 writes those in chunks, each its length then a `vox.signals` record (`HELD_CHUNK`)
+# format 5 writes those in chunks, each its length then a `vox.signals` record (`HELD_CHUNK`);
+# format 6 keeps the chunks out of the state, under keys of their own (`held_writes`), and
+# writes their number in their place
 HEADER = struct.Struct("<ddddqqQhBidd")
 # The changelog's format: states written by every vox version since must stay readable.
-STATE_MAGIC, STATE_FORMAT = b"vxs", 5
+STATE_MAGIC, STATE_FORMAT = b"vxs", 6
 ACC_COUNT = struct.Struct("<H")
 POSITIONS_COUNT = struct.Struct("<I")
 HELD_CHUNK = struct.Struct("<I")
-# beyond, the held signals are packed again as one chunk: each chunk costs its envelope (about
-# 120 bytes), and packing all again every 64 writes is 1/64 of packing them at every write
+# beyond, the held signals are written again from the first chunk: a chunk is a changelog
+# message, and rewriting all every 64 writes is 1/64 of rewriting them at every write
 HELD_CHUNKS_MAX = 64
+# signals per chunk: about 100 bytes each, so a chunk stays far below Kafka's 1 MB message
+HELD_CHUNK_SIGNALS = 2000
 
 
 
@@ -87,7 +91,8 @@ def _days(t: float) -> float:
 class CustomerState:
     __slots__ = ("t0", "acc", "domains", "products", "givers", "ring", "last_action", "last_purchase",
                  "weeks", "week_anchor", "flags", "cell", "applied_offset", "signals", "latest",
-                 "placed", "snapshot", "recent", "positions", "first_seen", "scored_at", "held", "_packed")  # fmt: skip
+                 "placed", "snapshot", "recent", "positions", "first_seen", "scored_at", "held", "held_chunks",
+                 "_packed")  # fmt: skip
 
     def __init__(self) -> None:
         self.t0 = 0.0
@@ -116,8 +121,9 @@ class CustomerState:
         # signals accepted but not applied yet: a sweep applies those up to its point, so that
         # the scores as of that point hold exactly what occurred by then, however they arrived
         self.held: list[S.Signal] = []
-        # (the held list, how many of its signals, their chunks as written): see `_held_bytes`
-        self._packed: tuple[list[S.Signal], int, list[bytes]] | None = None
+        self.held_chunks = 0  # the chunks they are stored in (keys of their own: `held_writes`)
+        # (the held list, how many of its signals are in the chunks stored), or None: to write all
+        self._packed: tuple[list[S.Signal], int] | None = None
 
     # -- decay bookkeeping ------------------------------------------------------------------
 
@@ -332,44 +338,48 @@ class CustomerState:
     # -- bytes for the changelog --------------------------------------------------------------
 
     def to_bytes(self) -> bytes:
-        """Format 5: a magic and version, the number of accumulators (new ones are appended to
+        """Format 6: a magic and version, the number of accumulators (new ones are appended to
         `ACCUMULATORS`, and an older state reads them as zero), then the fields, the positions
-        (counted), and the held signals in chunks, each its length then a `vox.signals` record
-        (to the end)."""
+        (counted), and the number of chunks the held signals are stored in (`held_writes`)."""
         header = HEADER.pack(self.t0, self.last_action, self.last_purchase, self.latest, self.applied_offset,
                              self.signals, self.weeks, self.cell, self.flags, self.week_anchor, self.first_seen,
                              self.scored_at)  # fmt: skip
-        held = self._held_bytes()
         return STATE_MAGIC + bytes([STATE_FORMAT]) + ACC_COUNT.pack(N_ACC) + header + self.acc.tobytes() + \
             self.domains.tobytes() + self.products.tobytes() + self.givers.tobytes() + self.ring.tobytes() + \
             self.placed.tobytes() + self.snapshot.tobytes() + self.recent.tobytes() + \
-            POSITIONS_COUNT.pack(len(self.positions)) + self.positions.tobytes() + held  # fmt: skip
+            POSITIONS_COUNT.pack(len(self.positions)) + self.positions.tobytes() + HELD_CHUNK.pack(self.held_chunks)  # fmt: skip
 
-    def _held_bytes(self) -> bytes:
-        """The held signals, each batch's new ones packed once. A busy customer's state is
-        written at every batch while its signals wait for their sweep (a backlog's can hold
-        thousands): packing them all again each time made the wait quadratic. `held` is only
-        ever appended to in place; any other change gives a new list, which packs afresh."""
-        held = self.held
-        if not held:
-            self._packed = None
-            return b""
-        chunks: list[bytes] = []
-        covered = 0
+    def held_writes(self) -> tuple[int, list[bytes], int]:
+        """What to store of the held signals, before the state: (the first chunk to write, the
+        chunks from there, how many there were), `held_chunks` then counting them. Each batch's
+        new signals go into chunks of their own, so a busy customer's wait writes each held
+        signal once, not the whole list at every batch (a backlog's states held thousands, and
+        grew to the changelog's message limit). `held` is only ever appended to in place; any
+        other change (a sweep took some) gives a new list, which is written again from chunk 0."""
+        held, before = self.held, self.held_chunks
+        first, covered = 0, 0
         if self._packed is not None and self._packed[0] is held and self._packed[1] <= len(held):
-            _, covered, chunks = self._packed
-        if covered < len(held):
-            if len(chunks) >= HELD_CHUNKS_MAX:
-                chunks, covered = [], 0
-            record = S.pack(held[covered:])
-            chunks = [*chunks, HELD_CHUNK.pack(len(record)) + record]
-        self._packed = (held, len(held), chunks)
-        return b"".join(chunks)
+            first, covered = before, self._packed[1]
+            if covered < len(held) and before >= HELD_CHUNKS_MAX:
+                first, covered = 0, 0
+        new = held[covered:]
+        chunks = [S.pack(new[i : i + HELD_CHUNK_SIGNALS]) for i in range(0, len(new), HELD_CHUNK_SIGNALS)]
+        self.held_chunks = first + len(chunks)
+        self._packed = (held, len(held))
+        return first, chunks, before
+
+    def read_held(self, chunks: list[bytes]) -> None:
+        """The held signals from the chunks `held_chunks` counts, as `held_writes` stored them."""
+        for chunk in chunks:
+            self.held.extend(S.unpack(chunk))
+        self._packed = (self.held, len(self.held))  # read back as stored: only what comes is written
 
     @classmethod
     def from_bytes(cls, data: bytes) -> "CustomerState":
-        """A state of any format this vox knows: 5 to 2, or 1 (no magic: what vox wrote until the
-        formats were versioned). A newer format is refused, never misread."""
+        """A state of any format this vox knows: 6 to 2, or 1 (no magic: what vox wrote until the
+        formats were versioned). A newer format is refused, never misread. Format 6 holds the
+        number of its held signals' chunks, which the caller reads (`read_held`); 5 and 4 hold
+        the signals, which are written as chunks at the state's next write."""
         version, n_acc, offset, header, fields = _header(data)
         state = cls()
         (state.t0, state.last_action, state.last_purchase, state.latest, state.applied_offset, state.signals,
@@ -396,16 +406,15 @@ class CustomerState:
         offset += POSITIONS_COUNT.size
         state.positions.frombytes(data[offset : offset + 8 * count])
         offset += 8 * count
-        if offset < len(data) and version == 4:
+        if version >= 6:
+            (state.held_chunks,) = HELD_CHUNK.unpack_from(data, offset)
+        elif offset < len(data) and version == 4:
             state.held = S.unpack(data[offset:])
         elif offset < len(data):
-            chunks = []
             while offset < len(data):
                 (size,) = HELD_CHUNK.unpack_from(data, offset)
-                chunks.append(data[offset : offset + HELD_CHUNK.size + size])
-                state.held.extend(S.unpack(chunks[-1][HELD_CHUNK.size :]))
+                state.held.extend(S.unpack(data[offset + HELD_CHUNK.size : offset + HELD_CHUNK.size + size]))
                 offset += HELD_CHUNK.size + size
-            state._packed = (state.held, len(state.held), chunks)  # read back as written: not packed again
         return state
 
 

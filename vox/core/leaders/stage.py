@@ -23,7 +23,7 @@ from pydantic_core import from_json, to_json
 from vox.core.customers.rows import at as timestamp
 from vox.core.forgotten import forget_key
 from vox.core.held import HeldKeys
-from vox.core.keys import PARTITION_KEY_PREFIX, KeyPartitions
+from vox.core.keys import PARTITION_KEY_PREFIX, KeyPartitions, key_in_partition
 from vox.core.leaders.config import LeadersConfig
 from vox.core.leaders.ranking import COMPONENTS, Standing
 from vox.core.leaders.topic import ANONYMOUS, Interaction, Ranked, Topic
@@ -104,11 +104,8 @@ class LeadersLogic:
         """A key for the member's state that lands in the topic's partition."""
         found = self._member_keys.get((topic, customer))
         if found is None:
-            partition = self.partition_of(topic)
-            for n in range(100_000):
-                found = f"{topic}{MEMBER_MARK}{customer}{MEMBER_MARK}{n}"
-                if self.partition_of(found) == partition:
-                    break
+            found = key_in_partition(f"{topic}{MEMBER_MARK}{customer}{MEMBER_MARK}", self.partition_of(topic),
+                                     self.partition_of)  # fmt: skip
             if len(self._member_keys) > 1_000_000:
                 self._member_keys.clear()
             self._member_keys[(topic, customer)] = found
