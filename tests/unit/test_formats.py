@@ -12,8 +12,9 @@ import pytest
 from vox.core.customers import signals as S
 from vox.core.customers.config import ScoringConfig
 from vox.core.customers.scores import score
-from vox.core.customers.state import (HEADER, HELD_CHUNK, HELD_CHUNKS_MAX, STATE_FORMAT, STATE_MAGIC, WEEK,
-                                      CustomerState)
+from vox.core.customers import state as state_module
+from vox.core.customers.state import (HEADER, HELD_CHUNK, HELD_CHUNKS_MAX, HELD_IN_STATE_MAX, STATE_FORMAT, STATE_MAGIC,
+                                      WEEK, CustomerState)
 from vox.errors import VoxError
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -72,7 +73,8 @@ def _held_signal(n: int) -> S.Signal:
     return S.Signal("c1", "post", 1_700_000_000.0 + n, a=f"post-{n}", domain="mics", sid=n)
 
 
-def test_held_signals_are_stored_each_once_in_chunks_and_read_back_in_order() -> None:
+def test_held_signals_are_stored_each_once_in_chunks_and_read_back_in_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(state_module, "HELD_IN_STATE_MAX", 0)  # every held signal out of the state
     table: dict[int, bytes] = {}  # chunk number -> bytes, as the stage keeps them under keys of their own
     written = 0
 
@@ -114,6 +116,20 @@ def test_held_signals_are_stored_each_once_in_chunks_and_read_back_in_order() ->
     assert read(write(state)).held == [] and table == {}
 
 
+def test_a_few_held_signals_stay_in_the_state_and_move_out_past_the_bound_and_back_once_swept() -> None:
+    state = CustomerState()
+    state.held.extend(_held_signal(n) for n in range(HELD_IN_STATE_MAX))
+    assert state.held_writes() == (0, [], 0)  # nothing apart: in the state
+    assert CustomerState.from_bytes(state.to_bytes()).held == state.held
+    state.held.append(_held_signal(HELD_IN_STATE_MAX))
+    first, chunks, before = state.held_writes()  # past the bound: all of them out
+    assert (first, before, state.held_chunks) == (0, 0, 1) and S.unpack(chunks[0]) == state.held
+    assert CustomerState.from_bytes(state.to_bytes()).held == []  # the stage reads them from their keys
+    state.held = state.held[-10:]  # a sweep took the rest: back in the state, the chunk deleted
+    assert state.held_writes() == (0, [], 1) and state.held_chunks == 0
+    assert CustomerState.from_bytes(state.to_bytes()).held == state.held
+
+
 def test_a_state_of_format_4_or_5_reads_its_held_signals_and_stores_them_as_chunks_at_its_next_write() -> None:
     held = [_held_signal(n) for n in range(3)]
     fields = CustomerState().to_bytes()[len(STATE_MAGIC) + 1 : -4]  # format 6 ends with its chunk count
@@ -123,8 +139,8 @@ def test_a_state_of_format_4_or_5_reads_its_held_signals_and_stores_them_as_chun
     for data in (format_4, format_5):
         state = CustomerState.from_bytes(data)
         assert state.held == held and state.held_chunks == 0
-        first, chunks, before = state.held_writes()
-        assert (first, before, state.held_chunks) == (0, 0, 1) and S.unpack(chunks[0]) == held
+        assert state.held_writes() == (0, [], 0)  # few: they stay in the state, now of format 6
+        assert CustomerState.from_bytes(state.to_bytes()).held == held
 
 
 def test_signals_of_format_1_read_as_written_and_the_current_format_names_its_fields() -> None:

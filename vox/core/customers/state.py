@@ -64,8 +64,8 @@ HEADER_2 = struct.Struct("<ddddqqQhBi")
 HEADER_3 = struct.Struct("<ddddqqQhBid")
 # format 4 adds: scored_at, and after the positions (now counted) the signals held for a sweep;
 # format 5 writes those in chunks, each its length then a `vox.signals` record (`HELD_CHUNK`);
-# format 6 keeps the chunks out of the state, under keys of their own (`held_writes`), and
-# writes their number in their place
+# format 6 writes the number of chunks kept out of the state, under keys of their own
+# (`held_writes`), then, when there are none, the held signals' chunks in the state as format 5
 HEADER = struct.Struct("<ddddqqQhBidd")
 # The changelog's format: states written by every vox version since must stay readable.
 STATE_MAGIC, STATE_FORMAT = b"vxs", 6
@@ -77,6 +77,9 @@ HELD_CHUNK = struct.Struct("<I")
 HELD_CHUNKS_MAX = 64
 # signals per chunk: about 100 bytes each, so a chunk stays far below Kafka's 1 MB message
 HELD_CHUNK_SIGNALS = 2000
+# held signals up to this many stay in the state (most customers hold a few): a key of their own
+# would be a changelog message more at every write; beyond, they all move out
+HELD_IN_STATE_MAX = 256
 
 
 
@@ -92,7 +95,7 @@ class CustomerState:
     __slots__ = ("t0", "acc", "domains", "products", "givers", "ring", "last_action", "last_purchase",
                  "weeks", "week_anchor", "flags", "cell", "applied_offset", "signals", "latest",
                  "placed", "snapshot", "recent", "positions", "first_seen", "scored_at", "held", "held_chunks",
-                 "_packed")  # fmt: skip
+                 "_packed", "_inline")  # fmt: skip
 
     def __init__(self) -> None:
         self.t0 = 0.0
@@ -121,9 +124,11 @@ class CustomerState:
         # signals accepted but not applied yet: a sweep applies those up to its point, so that
         # the scores as of that point hold exactly what occurred by then, however they arrived
         self.held: list[S.Signal] = []
-        self.held_chunks = 0  # the chunks they are stored in (keys of their own: `held_writes`)
-        # (the held list, how many of its signals are in the chunks stored), or None: to write all
+        self.held_chunks = 0  # the chunks they are stored in out of the state (`held_writes`)
+        # (the held list, how many of its signals are in the chunks stored out of the state)
         self._packed: tuple[list[S.Signal], int] | None = None
+        # (the held list, how many of its signals, their chunks in the state as written)
+        self._inline: tuple[list[S.Signal], int, list[bytes]] | None = None
 
     # -- decay bookkeeping ------------------------------------------------------------------
 
@@ -347,18 +352,44 @@ class CustomerState:
         return STATE_MAGIC + bytes([STATE_FORMAT]) + ACC_COUNT.pack(N_ACC) + header + self.acc.tobytes() + \
             self.domains.tobytes() + self.products.tobytes() + self.givers.tobytes() + self.ring.tobytes() + \
             self.placed.tobytes() + self.snapshot.tobytes() + self.recent.tobytes() + \
-            POSITIONS_COUNT.pack(len(self.positions)) + self.positions.tobytes() + HELD_CHUNK.pack(self.held_chunks)  # fmt: skip
+            POSITIONS_COUNT.pack(len(self.positions)) + self.positions.tobytes() + HELD_CHUNK.pack(self.held_chunks) + \
+            (b"" if self.held_chunks else self._inline_bytes())  # fmt: skip
+
+    def _inline_bytes(self) -> bytes:
+        """The held signals kept in the state, each write's new ones packed once (packing them
+        all again at every write made a busy customer's wait quadratic). `held` is only ever
+        appended to in place; any other change gives a new list, which packs afresh."""
+        held = self.held
+        if not held:
+            self._inline = None
+            return b""
+        chunks: list[bytes] = []
+        covered = 0
+        if self._inline is not None and self._inline[0] is held and self._inline[1] <= len(held):
+            _, covered, chunks = self._inline
+        if covered < len(held):
+            if len(chunks) >= HELD_CHUNKS_MAX:
+                chunks, covered = [], 0
+            record = S.pack(held[covered:])
+            chunks = [*chunks, HELD_CHUNK.pack(len(record)) + record]
+        self._inline = (held, len(held), chunks)
+        return b"".join(chunks)
 
     def held_writes(self) -> tuple[int, list[bytes], int]:
         """What to store of the held signals, before the state: (the first chunk to write, the
-        chunks from there, how many there were), `held_chunks` then counting them. Each batch's
-        new signals go into chunks of their own, so a busy customer's wait writes each held
-        signal once, not the whole list at every batch (a backlog's states held thousands, and
-        grew to the changelog's message limit). `held` is only ever appended to in place; any
-        other change (a sweep took some) gives a new list, which is written again from chunk 0."""
+        chunks from there, how many there were), `held_chunks` then counting them. Up to
+        `HELD_IN_STATE_MAX` signals stay in the state (nothing to store apart). Beyond, each
+        batch's new signals go into chunks of their own, so a busy customer's wait writes each
+        held signal once, not the whole list at every batch (a backlog's states held thousands,
+        and grew to the changelog's message limit). `held` is only ever appended to in place; any
+        other change (a sweep took some) gives a new list, which is written again from chunk 0,
+        or into the state if few are left."""
         held, before = self.held, self.held_chunks
         first, covered = 0, 0
-        if self._packed is not None and self._packed[0] is held and self._packed[1] <= len(held):
+        if len(held) <= HELD_IN_STATE_MAX and (not before or held is not (self._packed or (None,))[0]):
+            self.held_chunks, self._packed = 0, None  # few: in the state (`to_bytes`), as they were or again
+            return 0, [], before
+        if before and self._packed is not None and self._packed[0] is held and self._packed[1] <= len(held):
             first, covered = before, self._packed[1]
             if covered < len(held) and before >= HELD_CHUNKS_MAX:
                 first, covered = 0, 0
@@ -408,13 +439,17 @@ class CustomerState:
         offset += 8 * count
         if version >= 6:
             (state.held_chunks,) = HELD_CHUNK.unpack_from(data, offset)
-        elif offset < len(data) and version == 4:
+            offset += HELD_CHUNK.size
+        if offset < len(data) and version == 4:
             state.held = S.unpack(data[offset:])
-        elif offset < len(data):
+        elif offset < len(data):  # chunks in the state (format 5, or 6 with none out of it)
+            chunks = []
             while offset < len(data):
                 (size,) = HELD_CHUNK.unpack_from(data, offset)
-                state.held.extend(S.unpack(data[offset + HELD_CHUNK.size : offset + HELD_CHUNK.size + size]))
+                chunks.append(data[offset : offset + HELD_CHUNK.size + size])
+                state.held.extend(S.unpack(chunks[-1][HELD_CHUNK.size :]))
                 offset += HELD_CHUNK.size + size
+            state._inline = (state.held, len(state.held), chunks)  # read back as written: not packed again
         return state
 
 
