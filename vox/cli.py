@@ -107,9 +107,6 @@ class _ArgumentError(VoxError):
 def _forget(args: argparse.Namespace, settings: Settings) -> int:
     from vox.schemas.events import ID_PATTERN, MAX_ID_CHARS
     from vox.forget import forget_customer, tombstone_states
-    from vox.core.customers.stage import held_key
-    from vox.core.customers.state import HELD_CHUNKS_MAX
-    from vox.core.keys import KeyPartitions
     from vox.clickhouse.migrations import migrate
     from vox.clickhouse.store import open_store
     from vox.kafka.topics import bootstrap
@@ -121,9 +118,7 @@ def _forget(args: argparse.Namespace, settings: Settings) -> int:
         migrate(store)
         found, content = forget_customer(store, args.customer_id)
     changelog = f"{settings.consumer_group}-vox-customers-changelog"
-    # the state, and the chunks its held signals may be in (a running worker drops them too)
-    chunks = [held_key(args.customer_id, i, KeyPartitions(settings.topic_partitions)) for i in range(HELD_CHUNKS_MAX)]
-    tombstoned = tombstone_states(bootstrap(settings), changelog, [args.customer_id, *chunks], settings.kafka_timeout_s)
+    tombstoned = tombstone_states(bootstrap(settings), changelog, [args.customer_id], settings.kafka_timeout_s)
     # who wrote their content: the content stage's states of it (a running worker also strips
     # them from the votes waiting elsewhere, and every worker does at its start)
     tombstone_states(bootstrap(settings), f"{settings.consumer_group}-vox-content-changelog", content,

@@ -13,8 +13,8 @@ from vox.core.customers import signals as S
 from vox.core.customers.config import ScoringConfig
 from vox.core.customers.scores import score
 from vox.core.customers import state as state_module
-from vox.core.customers.state import (HEADER, HELD_CHUNK, HELD_CHUNKS_MAX, HELD_IN_STATE_MAX, STATE_FORMAT, STATE_MAGIC,
-                                      WEEK, CustomerState)
+from vox.core.customers.state import (HEADER, HELD_CHUNK, HELD_CHUNKS_MAX, HELD_IN_STATE_MAX, HELD_OUT, STATE_FORMAT,
+                                      STATE_MAGIC, WEEK, CustomerState)
 from vox.errors import VoxError
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -75,29 +75,35 @@ def _held_signal(n: int) -> S.Signal:
 
 def test_held_signals_are_stored_each_once_in_chunks_and_read_back_in_order(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(state_module, "HELD_IN_STATE_MAX", 0)  # every held signal out of the state
-    table: dict[int, bytes] = {}  # chunk number -> bytes, as the stage keeps them under keys of their own
+    # (generation, number) -> bytes, as the stage keeps them under keys of their own
+    table: dict[tuple[int, int], bytes] = {}
     written = 0
 
     def write(state: CustomerState) -> bytes:
         nonlocal written
-        first, chunks, before = state.held_writes()
-        for i, chunk in enumerate(chunks, start=first):
-            table[i] = chunk
+        chunks, dropped = state.held_writes()
+        for at, chunk in chunks:
+            assert at not in table or at[1] >= counted(stored)  # never a chunk the stored state counts
+            table[at] = chunk
             written += len(S.unpack(chunk))
-        for i in range(state.held_chunks, before):
-            del table[i]
-        return state.to_bytes()
+        data = state.to_bytes()
+        for at in dropped:
+            del table[at]
+        return data
+
+    def counted(data: bytes) -> int:
+        return CustomerState.from_bytes(data).held_chunks if data else 0
 
     def read(data: bytes) -> CustomerState:
         state = CustomerState.from_bytes(data)
-        state.read_held([table[i] for i in range(state.held_chunks)])
+        state.read_held([table[(state.held_generation, i)] for i in range(state.held_chunks)])
         return state
 
-    state = CustomerState()
+    state, stored = CustomerState(), b""
     writes = 3 * HELD_CHUNKS_MAX + 2
     for n in range(writes):  # a busy customer: written at every batch, a signal more each time
         state.held.append(_held_signal(n))
-        data = write(state)
+        data = stored = write(state)
     # each write stores its new signal, and every HELD_CHUNKS_MAX writes all of them once: not all each time
     assert writes <= written < 3 * writes and len(table) == state.held_chunks <= HELD_CHUNKS_MAX
     assert len(data) < 1024  # the state itself: no held signal in it
@@ -111,7 +117,7 @@ def test_held_signals_are_stored_each_once_in_chunks_and_read_back_in_order(monk
     state = again
     state.held = state.held[5:]
     assert read(write(state)).held == [*(_held_signal(n) for n in range(5, writes)), _held_signal(99)]
-    assert sorted(table) == list(range(state.held_chunks))
+    assert sorted(table) == [(state.held_generation, i) for i in range(state.held_chunks)]
     state.held = []
     assert read(write(state)).held == [] and table == {}
 
@@ -119,27 +125,27 @@ def test_held_signals_are_stored_each_once_in_chunks_and_read_back_in_order(monk
 def test_a_few_held_signals_stay_in_the_state_and_move_out_past_the_bound_and_back_once_swept() -> None:
     state = CustomerState()
     state.held.extend(_held_signal(n) for n in range(HELD_IN_STATE_MAX))
-    assert state.held_writes() == (0, [], 0)  # nothing apart: in the state
+    assert state.held_writes() == ([], [])  # nothing apart: in the state
     assert CustomerState.from_bytes(state.to_bytes()).held == state.held
     state.held.append(_held_signal(HELD_IN_STATE_MAX))
-    first, chunks, before = state.held_writes()  # past the bound: all of them out
-    assert (first, before, state.held_chunks) == (0, 0, 1) and S.unpack(chunks[0]) == state.held
+    chunks, dropped = state.held_writes()  # past the bound: all of them out
+    assert [at for at, _ in chunks] == [(0, 0)] and dropped == [] and S.unpack(chunks[0][1]) == state.held
     assert CustomerState.from_bytes(state.to_bytes()).held == []  # the stage reads them from their keys
-    state.held = state.held[-10:]  # a sweep took the rest: back in the state, the chunk deleted
-    assert state.held_writes() == (0, [], 1) and state.held_chunks == 0
+    state.held = state.held[-10:]  # a sweep took the rest: back in the state, the chunk deleted after it
+    assert state.held_writes() == ([], [(0, 0)]) and state.held_chunks == 0
     assert CustomerState.from_bytes(state.to_bytes()).held == state.held
 
 
 def test_a_state_of_format_4_or_5_reads_its_held_signals_and_stores_them_as_chunks_at_its_next_write() -> None:
     held = [_held_signal(n) for n in range(3)]
-    fields = CustomerState().to_bytes()[len(STATE_MAGIC) + 1 : -4]  # format 6 ends with its chunk count
+    fields = CustomerState().to_bytes()[len(STATE_MAGIC) + 1 : -HELD_OUT.size]  # format 6 ends with its chunks
     record = S.pack(held)
     format_4 = STATE_MAGIC + bytes([4]) + fields + record  # every held signal as one record, to the end
     format_5 = STATE_MAGIC + bytes([5]) + fields + HELD_CHUNK.pack(len(record)) + record  # chunks inline
     for data in (format_4, format_5):
         state = CustomerState.from_bytes(data)
         assert state.held == held and state.held_chunks == 0
-        assert state.held_writes() == (0, [], 0)  # few: they stay in the state, now of format 6
+        assert state.held_writes() == ([], [])  # few: they stay in the state, now of format 6
         assert CustomerState.from_bytes(state.to_bytes()).held == held
 
 

@@ -31,9 +31,10 @@ DECODED_CACHE = 200_000  # customers kept decoded in memory; the rest are bytes 
 HELD_MARK = "\x1f"  # between customer and chunk in the key of held signals (no id holds a control character)
 
 
-def held_key(customer: str, chunk: int, partition_of: KeyPartitions) -> str:
+def held_key(customer: str, generation: int, chunk: int, partition_of: KeyPartitions) -> str:
     """The key of one chunk of a customer's held signals: in the customer's partition."""
-    return key_in_partition(f"{customer}{HELD_MARK}{chunk}{HELD_MARK}", partition_of(customer), partition_of)
+    return key_in_partition(f"{customer}{HELD_MARK}{generation}.{chunk}{HELD_MARK}", partition_of(customer),
+                            partition_of)  # fmt: skip
 
 
 def is_customer_key(key: str) -> bool:
@@ -57,7 +58,7 @@ class CustomerLogic:
         self.partitions: dict[int, PartitionSweeps] = {}
         self.table: Mapping[bytes, bytes] = {}
         self._keys: dict[int, str] = {}
-        self._held_keys: dict[tuple[str, int], str] = {}
+        self._held_keys: dict[tuple[str, int, int], str] = {}
         self.loaded: dict[str, bytes | None] = {}  # the table's bytes each decoded state stands for
         self.advanced: set[int] = set()  # partitions with news for their sweeps since the last flush
 
@@ -67,12 +68,12 @@ class CustomerLogic:
             key = self._keys[partition] = partition_key("sweeps", partition, self.partition_of)
         return key
 
-    def held_key(self, key: str, chunk: int) -> str:
-        found = self._held_keys.get((key, chunk))
+    def held_key(self, key: str, generation: int, chunk: int) -> str:
+        found = self._held_keys.get((key, generation, chunk))
         if found is None:
             if len(self._held_keys) > 1_000_000:
                 self._held_keys.clear()
-            found = self._held_keys[(key, chunk)] = held_key(key, chunk, self.partition_of)
+            found = self._held_keys[(key, generation, chunk)] = held_key(key, generation, chunk, self.partition_of)
         return found
 
     def advance(self, partition: int, watermark: float, table: Mapping[bytes, bytes]) -> None:
@@ -119,7 +120,8 @@ class CustomerLogic:
             state = CustomerState.from_bytes(data) if data else CustomerState()
             # a chunk is written before the state that counts it, in the same partition; one
             # missing (a forgotten customer's, dropped meanwhile) holds nothing any more
-            chunks = (self.table.get(self.held_key(key, i).encode()) for i in range(state.held_chunks))
+            chunks = (self.table.get(self.held_key(key, state.held_generation, i).encode())
+                      for i in range(state.held_chunks))  # fmt: skip
             state.read_held([chunk for chunk in chunks if chunk is not None])
             self.loaded[key] = data
         customers[key] = state
@@ -160,8 +162,12 @@ class CustomerLogic:
             output.records["population"] = reports
         for key in dict.fromkeys(saved):
             if key in customers:
-                self._keep_held(key, customers[key], output)
+                # the held signals' new chunks before the state that counts them, those it no
+                # longer counts deleted after it (`CustomerState.held_writes`)
+                chunks, dropped = customers[key].held_writes()
+                output.states.update((self.held_key(key, *at), chunk) for at, chunk in chunks)
                 output.states[key] = self.loaded[key] = customers[key].to_bytes()
+                output.states.update((self.held_key(key, *at), None) for at in dropped)
         # the partitions' sweeps after their customers: a crash between the two writes leaves
         # customers swept that the partition will sweep again (recognised: `scored_at`), never
         # a partition past sweeps its customers have not had
@@ -170,16 +176,6 @@ class CustomerLogic:
             self.loaded.pop(evicted := next(iter(customers)), None)
             customers.pop(evicted)
         return output
-
-    def _keep_held(self, key: str, state: CustomerState, output: StageOutput) -> None:
-        """The held signals' new chunks, and the chunks no longer counted deleted, before the state
-        that counts them: a crash between the two leaves chunks the state does not count yet,
-        which its next write replaces, never a state counting a chunk not written."""
-        first, chunks, before = state.held_writes()
-        for i, chunk in enumerate(chunks, start=first):
-            output.states[self.held_key(key, i)] = chunk
-        for i in range(state.held_chunks, before):
-            output.states[self.held_key(key, i)] = None
 
     def redact(self, key: str, value: bytes, forgotten: set[str]) -> bytes | None:
         """A forgotten customer's state and the chunks of its held signals go (`StageRunner.forget`)."""

@@ -64,14 +64,15 @@ HEADER_2 = struct.Struct("<ddddqqQhBi")
 HEADER_3 = struct.Struct("<ddddqqQhBid")
 # format 4 adds: scored_at, and after the positions (now counted) the signals held for a sweep;
 # format 5 writes those in chunks, each its length then a `vox.signals` record (`HELD_CHUNK`);
-# format 6 writes the number of chunks kept out of the state, under keys of their own
-# (`held_writes`), then, when there are none, the held signals' chunks in the state as format 5
+# format 6 writes the generation and number of the chunks kept out of the state, under keys of
+# their own (`held_writes`), then, when there are none, the held signals' chunks as format 5
 HEADER = struct.Struct("<ddddqqQhBidd")
 # The changelog's format: states written by every vox version since must stay readable.
 STATE_MAGIC, STATE_FORMAT = b"vxs", 6
 ACC_COUNT = struct.Struct("<H")
 POSITIONS_COUNT = struct.Struct("<I")
 HELD_CHUNK = struct.Struct("<I")
+HELD_OUT = struct.Struct("<II")  # generation, chunks
 # beyond, the held signals are written again from the first chunk: a chunk is a changelog
 # message, and rewriting all every 64 writes is 1/64 of rewriting them at every write
 HELD_CHUNKS_MAX = 64
@@ -95,7 +96,7 @@ class CustomerState:
     __slots__ = ("t0", "acc", "domains", "products", "givers", "ring", "last_action", "last_purchase",
                  "weeks", "week_anchor", "flags", "cell", "applied_offset", "signals", "latest",
                  "placed", "snapshot", "recent", "positions", "first_seen", "scored_at", "held", "held_chunks",
-                 "_packed", "_inline")  # fmt: skip
+                 "held_generation", "_packed", "_inline")  # fmt: skip
 
     def __init__(self) -> None:
         self.t0 = 0.0
@@ -125,6 +126,7 @@ class CustomerState:
         # the scores as of that point hold exactly what occurred by then, however they arrived
         self.held: list[S.Signal] = []
         self.held_chunks = 0  # the chunks they are stored in out of the state (`held_writes`)
+        self.held_generation = 0  # those chunks' generation: a new one each time all are written again
         # (the held list, how many of its signals are in the chunks stored out of the state)
         self._packed: tuple[list[S.Signal], int] | None = None
         # (the held list, how many of its signals, their chunks in the state as written)
@@ -352,7 +354,7 @@ class CustomerState:
         return STATE_MAGIC + bytes([STATE_FORMAT]) + ACC_COUNT.pack(N_ACC) + header + self.acc.tobytes() + \
             self.domains.tobytes() + self.products.tobytes() + self.givers.tobytes() + self.ring.tobytes() + \
             self.placed.tobytes() + self.snapshot.tobytes() + self.recent.tobytes() + \
-            POSITIONS_COUNT.pack(len(self.positions)) + self.positions.tobytes() + HELD_CHUNK.pack(self.held_chunks) + \
+            POSITIONS_COUNT.pack(len(self.positions)) + self.positions.tobytes() + HELD_OUT.pack(self.held_generation, self.held_chunks) + \
             (b"" if self.held_chunks else self._inline_bytes())  # fmt: skip
 
     def _inline_bytes(self) -> bytes:
@@ -375,29 +377,32 @@ class CustomerState:
         self._inline = (held, len(held), chunks)
         return b"".join(chunks)
 
-    def held_writes(self) -> tuple[int, list[bytes], int]:
-        """What to store of the held signals, before the state: (the first chunk to write, the
-        chunks from there, how many there were), `held_chunks` then counting them. Up to
-        `HELD_IN_STATE_MAX` signals stay in the state (nothing to store apart). Beyond, each
-        batch's new signals go into chunks of their own, so a busy customer's wait writes each
-        held signal once, not the whole list at every batch (a backlog's states held thousands,
-        and grew to the changelog's message limit). `held` is only ever appended to in place; any
-        other change (a sweep took some) gives a new list, which is written again from chunk 0,
-        or into the state if few are left."""
-        held, before = self.held, self.held_chunks
-        first, covered = 0, 0
-        if len(held) <= HELD_IN_STATE_MAX and (not before or held is not (self._packed or (None,))[0]):
+    def held_writes(self) -> tuple[list[tuple[tuple[int, int], bytes]], list[tuple[int, int]]]:
+        """What to store of the held signals out of the state: the chunks to write before it,
+        by (generation, number), and those to delete after it. Up to `HELD_IN_STATE_MAX`
+        signals stay in the state (nothing apart). Beyond, each batch's new signals go into a
+        chunk of their own, so a busy customer's wait writes each held signal once, not the whole
+        list at every batch (a backlog's states held thousands, and grew to the changelog's
+        message limit). `held` is only ever appended to in place; any other change (a sweep took
+        some) gives a new list, written again under a new generation, or into the state if few
+        are left: a chunk the stored state counts is never overwritten, so a crash between the
+        writes leaves that state whole (and chunks nobody counts, which a later write replaces)."""
+        held, generation, before = self.held, self.held_generation, self.held_chunks
+        counted = [(generation, i) for i in range(before)]
+        appended = before > 0 and self._packed is not None and self._packed[0] is held and self._packed[1] <= len(held)
+        if len(held) <= HELD_IN_STATE_MAX and not appended:
             self.held_chunks, self._packed = 0, None  # few: in the state (`to_bytes`), as they were or again
-            return 0, [], before
-        if before and self._packed is not None and self._packed[0] is held and self._packed[1] <= len(held):
-            first, covered = before, self._packed[1]
-            if covered < len(held) and before >= HELD_CHUNKS_MAX:
-                first, covered = 0, 0
+            return [], counted
+        if appended and not (self._packed[1] < len(held) and before >= HELD_CHUNKS_MAX):  # type: ignore[index]
+            first, covered, dropped = before, self._packed[1], []  # type: ignore[index]
+        else:
+            generation, first, covered, dropped = generation + (before > 0), 0, 0, counted
         new = held[covered:]
-        chunks = [S.pack(new[i : i + HELD_CHUNK_SIGNALS]) for i in range(0, len(new), HELD_CHUNK_SIGNALS)]
-        self.held_chunks = first + len(chunks)
+        chunks = [((generation, first + n), S.pack(new[i : i + HELD_CHUNK_SIGNALS]))
+                  for n, i in enumerate(range(0, len(new), HELD_CHUNK_SIGNALS))]  # fmt: skip
+        self.held_generation, self.held_chunks = generation, first + len(chunks)
         self._packed = (held, len(held))
-        return first, chunks, before
+        return chunks, dropped
 
     def read_held(self, chunks: list[bytes]) -> None:
         """The held signals from the chunks `held_chunks` counts, as `held_writes` stored them."""
@@ -438,8 +443,8 @@ class CustomerState:
         state.positions.frombytes(data[offset : offset + 8 * count])
         offset += 8 * count
         if version >= 6:
-            (state.held_chunks,) = HELD_CHUNK.unpack_from(data, offset)
-            offset += HELD_CHUNK.size
+            state.held_generation, state.held_chunks = HELD_OUT.unpack_from(data, offset)
+            offset += HELD_OUT.size
         if offset < len(data) and version == 4:
             state.held = S.unpack(data[offset:])
         elif offset < len(data):  # chunks in the state (format 5, or 6 with none out of it)
