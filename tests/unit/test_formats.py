@@ -136,7 +136,7 @@ def test_a_few_held_signals_stay_in_the_state_and_move_out_past_the_bound_and_ba
     assert CustomerState.from_bytes(state.to_bytes()).held == state.held
 
 
-def test_a_state_of_format_4_or_5_reads_its_held_signals_and_stores_them_as_chunks_at_its_next_write() -> None:
+def test_a_state_of_format_4_or_5_reads_its_held_signals_and_writes_them_as_format_6() -> None:
     held = [_held_signal(n) for n in range(3)]
     fields = CustomerState().to_bytes()[len(STATE_MAGIC) + 1 : -HELD_OUT.size]  # format 6 ends with its chunks
     record = S.pack(held)
