@@ -58,7 +58,6 @@ class CustomerLogic:
         self.partitions: dict[int, PartitionSweeps] = {}
         self.table: Mapping[bytes, bytes] = {}
         self._keys: dict[int, str] = {}
-        self._held_keys: dict[tuple[str, int, int], str] = {}
         self.loaded: dict[str, bytes | None] = {}  # the table's bytes each decoded state stands for
         self.advanced: set[int] = set()  # partitions with news for their sweeps since the last flush
 
@@ -69,12 +68,8 @@ class CustomerLogic:
         return key
 
     def held_key(self, key: str, generation: int, chunk: int) -> str:
-        found = self._held_keys.get((key, generation, chunk))
-        if found is None:
-            if len(self._held_keys) > 1_000_000:
-                self._held_keys.clear()
-            found = self._held_keys[(key, generation, chunk)] = held_key(key, generation, chunk, self.partition_of)
-        return found
+        # not cached: only customers holding more than HELD_IN_STATE_MAX signals have chunks
+        return held_key(key, generation, chunk, self.partition_of)
 
     def advance(self, partition: int, watermark: float, table: Mapping[bytes, bytes]) -> None:
         """Before a batch's records: the partition's watermark after them (its sweeps run at
@@ -91,9 +86,8 @@ class CustomerLogic:
 
     def _index(self, partition: int, sweeps: PartitionSweeps) -> None:
         """Who is due when, from the partition's states (a worker taking it over)."""
-        for key, data in scan(self.table, partition, self.partition_of, PARTITION_KEY_PREFIX):
-            if is_customer_key(key):  # not a chunk of held signals: those are read with their state
-                self._schedule(key, self._state(key, data), sweeps)
+        for key, data in scan(self.table, partition, self.partition_of, is_customer_key):
+            self._schedule(key, self._state(key, data), sweeps)  # its held signals' chunks read with it
         sweeps.indexed = True
 
     def _schedule(self, key: str, state: CustomerState, sweeps: PartitionSweeps, after: int | None = None) -> None:

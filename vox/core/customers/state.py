@@ -354,8 +354,8 @@ class CustomerState:
         return STATE_MAGIC + bytes([STATE_FORMAT]) + ACC_COUNT.pack(N_ACC) + header + self.acc.tobytes() + \
             self.domains.tobytes() + self.products.tobytes() + self.givers.tobytes() + self.ring.tobytes() + \
             self.placed.tobytes() + self.snapshot.tobytes() + self.recent.tobytes() + \
-            POSITIONS_COUNT.pack(len(self.positions)) + self.positions.tobytes() + HELD_OUT.pack(self.held_generation, self.held_chunks) + \
-            (b"" if self.held_chunks else self._inline_bytes())  # fmt: skip
+            POSITIONS_COUNT.pack(len(self.positions)) + self.positions.tobytes() + \
+            HELD_OUT.pack(self.held_generation, self.held_chunks) + (b"" if self.held_chunks else self._inline_bytes())  # fmt: skip
 
     def _inline_bytes(self) -> bytes:
         """The held signals kept in the state, each write's new ones packed once (packing them

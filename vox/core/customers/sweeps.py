@@ -238,12 +238,12 @@ class PopulationLogic:
 
 
 def scan(table: Mapping[bytes, bytes], partition: int, partition_of: Callable[[str], int],
-         prefix: str) -> Iterator[tuple[str, bytes]]:  # fmt: skip
-    """The states of one partition in a stage's table (keys of the partition's own records, which
-    start with `prefix`, left out)."""
+         is_state: Callable[[str], bool]) -> Iterator[tuple[str, bytes]]:  # fmt: skip
+    """The states of one partition in a stage's table (`is_state`: which keys are states, not the
+    partition's own records or what a state keeps beside it)."""
     for stored, value in list(table.items()):
         key = stored.decode(errors="replace")
-        if not key.startswith(prefix) and partition_of(key) == partition:
+        if is_state(key) and partition_of(key) == partition:
             yield key, value
 
 
