@@ -2,8 +2,12 @@
 wolf? Against river's ADWIN and PageHinkley (default settings; river is a development
 dependency) and a detector that never fires, on the same subject streams.
 
-    python -m bench.shifts                 # 5 simulated worlds; writes bench/shifts.json
+    python -m bench.shifts                 # 5 simulated worlds (seeds 1-5); writes bench/shifts.json
     python -m bench.shifts --seeds 2       # quicker
+    VOX_SENTIMENT__THRESHOLD=12 python -m bench.shifts --first-seed 6 --seeds 10 --out /tmp/dev.json
+                                           # another setting, on the development worlds (seeds 6-15)
+
+The detector's defaults were chosen on the development worlds; seeds 1-5 only measure them.
 
 Streams: each simulated world's events through vox's own sentiment router (a review's stars
 blended with its text, a post's text), one stream per brand and product, in event-time order,
@@ -33,7 +37,9 @@ from pathlib import Path
 from vox.core.sentiment.config import SentimentConfig
 from vox.core.sentiment.stage import SentimentRouter
 from vox.core.sentiment.subjects import Detector
+from vox.errors import ConfigError
 from vox.schemas import EVENT_ADAPTER
+from vox.settings import load_settings
 from vox.simulator.generate import SimConfig
 from vox.simulator.run import write_simulation
 
@@ -69,9 +75,9 @@ def change_of(subject: str, truth: dict) -> float | None:
     return min(times) if times else None
 
 
-def vox_alarms(stream: list) -> list[tuple[int, int]]:
+def vox_alarms(stream: list, config: SentimentConfig | None = None) -> list[tuple[int, int]]:
     """(index where it fired, index of its estimated start) of each alert raised."""
-    detector, config, out = Detector(), SentimentConfig(), []
+    detector, config, out = Detector(), config or SentimentConfig(), []
     index_of = {event_id: i for i, (_, event_id, _) in enumerate(stream)}
     for i, (at, event_id, opinion) in enumerate(stream):
         alert = detector.observe("s", at, event_id, opinion, config)
@@ -117,10 +123,10 @@ def f1(truth: list[int], predicted: list[int]) -> tuple[float, float, float]:
     return precision, recall, (2 * precision * recall / (precision + recall) if precision + recall else 0.0)
 
 
-def evaluate(worlds: list[tuple[dict, dict]]) -> dict:
+def evaluate(worlds: list[tuple[dict, dict]], config: SentimentConfig | None = None) -> dict:
     from river import drift
 
-    detectors = {"vox": vox_alarms, "adwin": lambda s: river_alarms(s, drift.ADWIN),
+    detectors = {"vox": lambda s: vox_alarms(s, config), "adwin": lambda s: river_alarms(s, drift.ADWIN),
                  "page_hinkley": lambda s: river_alarms(s, drift.PageHinkley), "never": lambda s: []}  # fmt: skip
     report: dict = {}
     for name, detect in detectors.items():
@@ -165,14 +171,21 @@ def evaluate(worlds: list[tuple[dict, dict]]) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="vox's shift detector against river's on the simulator's planted shifts.")
-    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--seeds", type=int, default=5, help="how many worlds")
+    parser.add_argument("--first-seed", type=int, default=1, help="the first world's seed (1: the evaluation worlds)")
     parser.add_argument("--customers", type=int, default=2000)
     parser.add_argument("--days", type=int, default=120)
     parser.add_argument("--out", type=Path, default=Path(__file__).with_name("shifts.json"))
     args = parser.parse_args()
+    if args.seeds < 1 or args.first_seed < 0:
+        parser.error("--seeds must be at least 1 and --first-seed at least 0")
+    try:
+        config = load_settings().sentiment  # the VOX_SENTIMENT__* of the environment, as the worker reads them
+    except ConfigError as exc:
+        raise SystemExit(f"bench.shifts: {exc}") from None
     worlds = []
     with tempfile.TemporaryDirectory(prefix="vox-shifts-") as work:
-        for seed in range(1, args.seeds + 1):
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
             out = Path(work) / f"s{seed}"
             truth = write_simulation(SimConfig(customers=args.customers, days=args.days, seed=seed, shifts=6), out,
                                      progress=False)  # fmt: skip
@@ -180,7 +193,9 @@ def main() -> None:
             shifts = [{"subject": s["subject"], "start_s": datetime.fromisoformat(s["start"]).timestamp()}
                       for s in truth["shifts"]]  # fmt: skip
             worlds.append(({"products": products, "shifts": shifts}, streams(out / "events.jsonl")))
-    report = {"seeds": args.seeds, "customers": args.customers, "days": args.days, **evaluate(worlds)}
+    report = {"seeds": list(range(args.first_seed, args.first_seed + args.seeds)), "customers": args.customers,
+              "days": args.days, "detector": config.model_dump(exclude={"texts", "window_minutes", "keep_windows", "max_held"}),
+              **evaluate(worlds, config)}  # fmt: skip
     for name in ("vox", "adwin", "page_hinkley", "never"):
         r = report[name]
         print(f"{name}: detected {r['detected']} of {r['shifts_of_1_sd_or_more']} shifts >= 1 sd, median delay "

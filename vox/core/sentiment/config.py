@@ -22,7 +22,7 @@ class SentimentConfig(BaseModel):
                                       "halves its memory.")
     drift: float = Field(0.5, gt=0, le=3, description="CUSUM allowance k, in baseline standard deviations: "
                          "half the smallest shift worth an alert.")
-    threshold: float = Field(12.0, gt=0, le=100, description="CUSUM decision level h, in standard deviations: "
+    threshold: float = Field(16.0, gt=0, le=100, description="CUSUM decision level h, in standard deviations: "
                              "higher, fewer false alarms and later detections.")
     end_sigma: float = Field(0.5, gt=0, description="An alert ends once the recent level is back within this many "
                              "standard deviations of the baseline.")

@@ -19,8 +19,9 @@ shift detector on each subject's stream of opinions. Pure: no I/O, no clock.
   each opinion 60 opinions after it, so that a change is found before it reaches the baseline;
   frozen while an alert is open). It accumulates evidence of a shift of at
   least `2 * drift` standard deviations and raises an alert once that evidence passes
-  `threshold`: for a stable subject with roughly normal opinions, a false alarm every ~10^4
-  opinions per side at the defaults; a 1-sd shift is found after about 20 opinions. The change
+  `threshold`: for a stable subject with roughly normal opinions, far fewer than one false
+  alarm in 10^6 opinions at the defaults (real opinions are skewed, and far from normal: see
+  docs/sentiment.md); a 1-sd shift is found after about 35 opinions, a 2-sd one after 15. The change
   is estimated to start where the evidence last left zero. One incident, one alert: the alert
   stays open until the recent level (the mean since the change, then an exponentially
   weighted mean) has been back within `end_sigma` of the baseline for 20 opinions in a row, or ends as a new level after
@@ -37,7 +38,7 @@ from vox.core.sentiment.config import SentimentConfig
 NEUTRAL_BAND = 0.05  # an opinion within this of 0 is neither negative nor positive
 SIGMA_FLOOR = 0.05  # the spread an opinion is standardised by, at least: a subject whose every opinion is alike
 RECENT_HALF_LIFE = 20  # opinions: the recent level an open alert watches to end
-Z_CLIP = 3.0  # standard deviations an opinion may count for, at most (a robust CUSUM)
+Z_CLIP = 2.0  # standard deviations an opinion may count for, at most (a robust CUSUM)
 BASELINE_DELAY = 60  # opinions between one's arrival and its learning into the baseline
 
 SUBJECT_KINDS = ("brand", "product", "category", "topic")
@@ -186,7 +187,12 @@ class Detector:
         return None
 
     def _learn(self, opinion: float, c: SentimentConfig) -> None:
-        alpha = 1 - 0.5 ** (1 / c.baseline_half_life)
+        # a plain running mean and variance until the baseline has seen as many opinions as the
+        # exponential weighting remembers: otherwise the estimate from the first `min_events`
+        # weighs on it for hundreds of opinions, and a first estimate a third of a standard
+        # deviation off raised false alarms. `n - len(queue)` counts the opinions learned (and
+        # those of past alerts, never learned: it errs towards the weighting).
+        alpha = max(1 - 0.5 ** (1 / c.baseline_half_life), 1 / max(1, self.n - len(self.queue)))
         delta = opinion - self.mean
         self.mean += alpha * delta
         self.var = (1 - alpha) * (self.var + alpha * delta * delta)
