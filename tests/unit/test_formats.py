@@ -12,9 +12,9 @@ import pytest
 from vox.core.customers import signals as S
 from vox.core.customers.config import ScoringConfig
 from vox.core.customers.scores import score
-from vox.core.customers import state as state_module
-from vox.core.customers.state import (HEADER, HELD_CHUNK, HELD_CHUNKS_MAX, HELD_IN_STATE_MAX, HELD_OUT, STATE_FORMAT,
-                                      STATE_MAGIC, WEEK, CustomerState)
+from vox.core import held as held_module
+from vox.core.customers.state import HEADER, HELD_CHUNK, HELD_OUT, STATE_FORMAT, STATE_MAGIC, WEEK, CustomerState
+from vox.core.held import HELD_CHUNKS_MAX, HELD_IN_STATE_MAX
 from vox.errors import VoxError
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -74,7 +74,7 @@ def _held_signal(n: int) -> S.Signal:
 
 
 def test_held_signals_are_stored_each_once_in_chunks_and_read_back_in_order(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(state_module, "HELD_IN_STATE_MAX", 0)  # every held signal out of the state
+    monkeypatch.setattr(held_module, "HELD_IN_STATE_MAX", 0)  # every held signal out of the state
     # (generation, number) -> bytes, as the stage keeps them under keys of their own
     table: dict[tuple[int, int], bytes] = {}
     written = 0
@@ -92,11 +92,11 @@ def test_held_signals_are_stored_each_once_in_chunks_and_read_back_in_order(monk
         return data
 
     def counted(data: bytes) -> int:
-        return CustomerState.from_bytes(data).held_chunks if data else 0
+        return CustomerState.from_bytes(data).held_out.chunks if data else 0
 
     def read(data: bytes) -> CustomerState:
         state = CustomerState.from_bytes(data)
-        state.read_held([table[(state.held_generation, i)] for i in range(state.held_chunks)])
+        state.read_held([table[(state.held_out.generation, i)] for i in range(state.held_out.chunks)])
         return state
 
     state, stored = CustomerState(), b""
@@ -105,7 +105,7 @@ def test_held_signals_are_stored_each_once_in_chunks_and_read_back_in_order(monk
         state.held.append(_held_signal(n))
         data = stored = write(state)
     # each write stores its new signal, and every HELD_CHUNKS_MAX writes all of them once: not all each time
-    assert writes <= written < 3 * writes and len(table) == state.held_chunks <= HELD_CHUNKS_MAX
+    assert writes <= written < 3 * writes and len(table) == state.held_out.chunks <= HELD_CHUNKS_MAX
     assert len(data) < 1024  # the state itself: no held signal in it
     again = read(data)
     assert again.held == state.held == [_held_signal(n) for n in range(writes)]
@@ -117,7 +117,7 @@ def test_held_signals_are_stored_each_once_in_chunks_and_read_back_in_order(monk
     state = again
     state.held = state.held[5:]
     assert read(write(state)).held == [*(_held_signal(n) for n in range(5, writes)), _held_signal(99)]
-    assert sorted(table) == [(state.held_generation, i) for i in range(state.held_chunks)]
+    assert sorted(table) == [(state.held_out.generation, i) for i in range(state.held_out.chunks)]
     state.held = []
     assert read(write(state)).held == [] and table == {}
 
@@ -132,7 +132,7 @@ def test_a_few_held_signals_stay_in_the_state_and_move_out_past_the_bound_and_ba
     assert [at for at, _ in chunks] == [(0, 0)] and dropped == [] and S.unpack(chunks[0][1]) == state.held
     assert CustomerState.from_bytes(state.to_bytes()).held == []  # the stage reads them from their keys
     state.held = state.held[-10:]  # a sweep took the rest: back in the state, the chunk deleted after it
-    assert state.held_writes() == ([], [(0, 0)]) and state.held_chunks == 0
+    assert state.held_writes() == ([], [(0, 0)]) and state.held_out.chunks == 0
     assert CustomerState.from_bytes(state.to_bytes()).held == state.held
 
 
@@ -144,7 +144,7 @@ def test_a_state_of_format_4_or_5_reads_its_held_signals_and_writes_them_as_form
     format_5 = STATE_MAGIC + bytes([5]) + fields + HELD_CHUNK.pack(len(record)) + record  # chunks inline
     for data in (format_4, format_5):
         state = CustomerState.from_bytes(data)
-        assert state.held == held and state.held_chunks == 0
+        assert state.held == held and state.held_out.chunks == 0
         assert state.held_writes() == ([], [])  # few: they stay in the state, now of format 6
         assert CustomerState.from_bytes(state.to_bytes()).held == held
 

@@ -7,12 +7,17 @@ from __future__ import annotations
 import random
 
 import pytest
+from pydantic_core import from_json, to_json
 
+from vox.core import held as held_module
+from vox.core.forgotten import forget_key
+from vox.core.keys import PARTITION_KEY_PREFIX
+from vox.core.leaders import stage as leaders_stage
 from vox.core.leaders.config import LeadersConfig
 from vox.core.leaders.graph import Frame, Graph, exact_pagerank
 from vox.core.leaders.members import Member, Sketch
 from vox.core.leaders.ranking import Standing, choose_leaders, credibility, standings
-from vox.core.leaders.stage import LeadersLogic
+from vox.core.leaders.stage import HELD_MARK, LeadersLogic
 from vox.core.leaders.topic import Topic
 from vox.core.stage import StageOutput
 
@@ -235,14 +240,18 @@ def test_hysteresis_keeps_a_leader_until_well_below_the_bar() -> None:
 # -- the stage's fold ------------------------------------------------------------------------------
 
 def run_logic(batches: list[list[list]], logic: LeadersLogic | None = None, table: dict | None = None,
-              lateness_end: float | None = None, first_offset: int = 0) -> tuple[list[StageOutput], dict, LeadersLogic]:  # fmt: skip
-    """Each batch: one message of the stage's topic (offset `first_offset` + its index)."""
+              lateness_end: float | None = None, first_offset: int = 0,
+              watermarks: list[float] | None = None) -> tuple[list[StageOutput], dict, LeadersLogic]:  # fmt: skip
+    """Each batch: one message of the stage's topic (offset `first_offset` + its index), the
+    watermark then its latest interaction's time, or `watermarks[n]`."""
     logic = logic or LeadersLogic(LeadersConfig(rank_every=20), partitions=1)
     table = {} if table is None else table
     outputs = []
     for n, batch in enumerate(batches):
         offset = first_offset + n
         watermark = max((r[3] for r in batch), default=lateness_end or 0.0)
+        if watermarks is not None:
+            watermark = watermarks[n]
         logic.advance(0, watermark if lateness_end is None or n < len(batches) - 1 else lateness_end, table)
         touched = []
         grouped: dict[str, list] = {}
@@ -301,3 +310,43 @@ def test_a_resent_batch_counts_once_and_a_new_process_reads_the_topic_back(least
     rest, _, _ = run_logic(resent_and_rest, logic(), table, lateness_end=end, first_offset=4)
     straight, _, _ = run_logic([*batches, []], logic(), lateness_end=end)
     assert leader_rows(outputs + rest) == leader_rows(straight)
+
+
+def test_a_stalled_topic_stores_its_held_interactions_in_chunks_each_written_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """While event time stalls (a backlog), a topic's held interactions go into chunks of their
+    own, each batch's once, not into the header at every batch (which grew towards Kafka's
+    message limit); a new process reads them back; taking some writes the rest again."""
+    monkeypatch.setattr(held_module, "HELD_IN_STATE_MAX", 20)
+    monkeypatch.setattr(leaders_stage, "HELD_CHUNK_INTERACTIONS", 25)
+    records = positioned(community(seed=6, staff_posts=120))
+    end = records[-1][3] + 3600
+    batches = [records[i:i + 40] for i in range(0, len(records), 40)]
+    stalled = T0 - 3600
+    # held until batch 6, which takes those before records[200]; then stalled again
+    watermarks = [stalled] * 6 + [records[200][3]] + [stalled] * (len(batches) - 7) + [end]
+
+    def logic() -> LeadersLogic:
+        return LeadersLogic(LeadersConfig(rank_every=20), 1)
+
+    first, table, _ = run_logic(batches[:5], logic(), watermarks=watermarks)
+    headers = [from_json(o.states["t"]) for o in first]
+    assert all(h["held"] == [] for h in headers[1:]) and headers[-1]["held_out"][1] >= 8  # out of the header
+    chunks = [v for o in first for k, v in o.states.items() if HELD_MARK in k and v]
+    assert sum(map(len, chunks)) < 1.2 * len(to_json(records[:200]))  # each held interaction written once
+    assert len(table[b"t"]) < len(to_json(records[:40]))  # the header does not grow with what it holds
+    # forgetting a customer takes their interactions out of the chunks too
+    logic_ = logic()
+    forgotten = {forget_key("r1")}
+    redacted = {key: logic_.redact(key.decode(), value, forgotten) for key, value in table.items()
+                if not key.startswith(PARTITION_KEY_PREFIX.encode())}  # as the worker's forget does
+    held = [r for key, value in redacted.items() if HELD_MARK.encode() in key for r in from_json(value)]
+    assert held and "r1" not in {r[6] for r in held} | {r[8] for r in held}
+    assert any(r[6] == "r1" for key, value in table.items() if HELD_MARK.encode() in key for r in from_json(value))
+    # a new process takes the partition over: it reads the chunks back
+    rest, table, _ = run_logic([*batches[5:], []], logic(), table, lateness_end=end, first_offset=5,
+                               watermarks=watermarks[5:])  # fmt: skip
+    straight, _, _ = run_logic([*batches, []], logic(), lateness_end=end, watermarks=watermarks)
+    monkeypatch.setattr(held_module, "HELD_IN_STATE_MAX", 10_000)
+    in_header, _, _ = run_logic([*batches, []], logic(), lateness_end=end, watermarks=watermarks)
+    assert leader_rows(first + rest) == leader_rows(straight) == leader_rows(in_header) != []
+    assert not [key for key in table if HELD_MARK.encode() in key]  # every chunk deleted once taken

@@ -146,8 +146,8 @@ def test_a_customer_holding_thousands_of_signals_stores_them_in_chunks_each_with
     held = sum(s.customer_id == "heavy" for s in stage.router.records_of(events, [(-1, -1)] * len(events)))
     output = stage.run(events, watermark=max(e.occurred_at.timestamp() for e in events))
     state = CustomerState.from_bytes(output.states["heavy"])
-    assert len(output.states["heavy"]) < 1024 and state.held_chunks > 1
-    chunks = [output.states[stage.logic.held_key("heavy", state.held_generation, i)] for i in range(state.held_chunks)]
+    assert len(output.states["heavy"]) < 1024 and state.held_out.chunks > 1
+    chunks = [output.states[stage.logic.held_key("heavy", state.held_out.generation, i)] for i in range(state.held_out.chunks)]
     assert all(len(chunk) < 512 * 1024 for chunk in chunks)
     state.read_held(chunks)
     assert len(state.held) == held and state.signals == 0  # all held, none applied early

@@ -6,15 +6,74 @@ partition's watermark (`vox.core.progress`) is `lateness_s` past them, then take
 (time, event id) order: every worker and `vox replay` see one sequence. Which keys hold
 records is a record of the partition itself (a `partition_key`), changelogged with its states,
 so that a worker taking the partition over knows which keys to look at without reading them all.
+
+A key that holds many records (a busy customer or topic while event time stalls, as it does on
+a backlog) stores them out of its state, in chunks under keys of their own (`HeldOut`): each
+batch's new records are written once, never the whole list at every batch.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Iterator, Mapping
+from typing import Callable, Iterator, Mapping
 
 from vox.core.keys import KeyPartitions, partition_key
 from vox.core.stage import StageOutput
+
+
+# held records up to this many stay in the key's state (most keys hold a few): a key of their own
+# would be a changelog message more at every write; beyond, they all move out
+HELD_IN_STATE_MAX = 256
+# beyond, the held records are written again from the first chunk: a chunk is a changelog
+# message, and rewriting all every 64 writes is 1/64 of rewriting them at every write
+HELD_CHUNKS_MAX = 64
+
+
+class HeldOut:
+    """Where a key's held records are stored out of its state: `chunks` chunks of generation
+    `generation`, each under a key of its own in the key's partition (the stage names them), and
+    none while the records are few (they stay in the state).
+
+    Each batch's new records go into a chunk of their own, so a long wait writes each record
+    once, not the whole list at every batch (a backlog's states held thousands, rewritten at
+    every batch, and grew towards the changelog's message limit). The held list is only ever
+    appended to in place; any other change (some were taken) gives a new list, written again
+    under a new generation, or into the state if few are left. A chunk the stored state counts
+    is never overwritten, so a crash between the writes (chunks, then the state, then the
+    deletions, all in one changelog partition) leaves that state whole, and chunks nobody
+    counts, which a later write replaces."""
+
+    __slots__ = ("generation", "chunks", "_packed")
+
+    def __init__(self, generation: int = 0, chunks: int = 0):
+        self.generation, self.chunks = generation, chunks
+        self._packed: tuple[list, int] | None = None  # (the held list, how many of it the chunks hold)
+
+    def writes(self, held: list, pack: Callable[[list], bytes],
+               per_chunk: int) -> tuple[list[tuple[tuple[int, int], bytes]], list[tuple[int, int]]]:  # fmt: skip
+        """The chunks to write before the state, by (generation, number), and those to delete
+        after it; `chunks` then says whether the state holds the records itself (0)."""
+        generation, before = self.generation, self.chunks
+        counted = [(generation, i) for i in range(before)]
+        packed = self._packed
+        appended = before > 0 and packed is not None and packed[0] is held and packed[1] <= len(held)
+        if len(held) <= HELD_IN_STATE_MAX and not appended:
+            self.chunks, self._packed = 0, None  # few: in the state, as they were or again
+            return [], counted
+        if appended and not (packed[1] < len(held) and before >= HELD_CHUNKS_MAX):  # type: ignore[index]
+            first, covered, dropped = before, packed[1], []  # type: ignore[index]
+        else:
+            generation, first, covered, dropped = generation + (before > 0), 0, 0, counted
+        new = held[covered:]
+        chunks = [((generation, first + n), pack(new[i : i + per_chunk]))
+                  for n, i in enumerate(range(0, len(new), per_chunk))]  # fmt: skip
+        self.generation, self.chunks = generation, first + len(chunks)
+        self._packed = (held, len(held))
+        return chunks, dropped
+
+    def read(self, held: list) -> None:
+        """`held` was read back from the chunks counted: only what comes after is written."""
+        self._packed = (held, len(held))
 
 
 class HeldKeys:

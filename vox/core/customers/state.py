@@ -23,6 +23,7 @@ from array import array
 from typing import Callable
 
 from vox.core.customers import signals as S
+from vox.core.held import HELD_CHUNKS_MAX, HeldOut
 from vox.errors import VoxError
 
 DAY = 86_400.0
@@ -73,14 +74,8 @@ ACC_COUNT = struct.Struct("<H")
 POSITIONS_COUNT = struct.Struct("<I")
 HELD_CHUNK = struct.Struct("<I")
 HELD_OUT = struct.Struct("<II")  # generation, chunks
-# beyond, the held signals are written again from the first chunk: a chunk is a changelog
-# message, and rewriting all every 64 writes is 1/64 of rewriting them at every write
-HELD_CHUNKS_MAX = 64
 # signals per chunk: about 100 bytes each, so a chunk stays far below Kafka's 1 MB message
 HELD_CHUNK_SIGNALS = 2000
-# held signals up to this many stay in the state (most customers hold a few): a key of their own
-# would be a changelog message more at every write; beyond, they all move out
-HELD_IN_STATE_MAX = 256
 
 
 
@@ -95,8 +90,8 @@ def _days(t: float) -> float:
 class CustomerState:
     __slots__ = ("t0", "acc", "domains", "products", "givers", "ring", "last_action", "last_purchase",
                  "weeks", "week_anchor", "flags", "cell", "applied_offset", "signals", "latest",
-                 "placed", "snapshot", "recent", "positions", "first_seen", "scored_at", "held", "held_chunks",
-                 "held_generation", "_packed", "_inline")  # fmt: skip
+                 "placed", "snapshot", "recent", "positions", "first_seen", "scored_at", "held", "held_out",
+                 "_inline")  # fmt: skip
 
     def __init__(self) -> None:
         self.t0 = 0.0
@@ -125,10 +120,7 @@ class CustomerState:
         # signals accepted but not applied yet: a sweep applies those up to its point, so that
         # the scores as of that point hold exactly what occurred by then, however they arrived
         self.held: list[S.Signal] = []
-        self.held_chunks = 0  # the chunks they are stored in out of the state (`held_writes`)
-        self.held_generation = 0  # those chunks' generation: a new one each time all are written again
-        # (the held list, how many of its signals are in the chunks stored out of the state)
-        self._packed: tuple[list[S.Signal], int] | None = None
+        self.held_out = HeldOut()  # the chunks they are stored in out of the state, if many (`held_writes`)
         # (the held list, how many of its signals, their chunks in the state as written)
         self._inline: tuple[list[S.Signal], int, list[bytes]] | None = None
 
@@ -355,7 +347,8 @@ class CustomerState:
             self.domains.tobytes() + self.products.tobytes() + self.givers.tobytes() + self.ring.tobytes() + \
             self.placed.tobytes() + self.snapshot.tobytes() + self.recent.tobytes() + \
             POSITIONS_COUNT.pack(len(self.positions)) + self.positions.tobytes() + \
-            HELD_OUT.pack(self.held_generation, self.held_chunks) + (b"" if self.held_chunks else self._inline_bytes())  # fmt: skip
+            HELD_OUT.pack(self.held_out.generation, self.held_out.chunks) + \
+            (b"" if self.held_out.chunks else self._inline_bytes())  # fmt: skip
 
     def _inline_bytes(self) -> bytes:
         """The held signals kept in the state, each write's new ones packed once (packing them
@@ -378,37 +371,16 @@ class CustomerState:
         return b"".join(chunks)
 
     def held_writes(self) -> tuple[list[tuple[tuple[int, int], bytes]], list[tuple[int, int]]]:
-        """What to store of the held signals out of the state: the chunks to write before it,
-        by (generation, number), and those to delete after it. Up to `HELD_IN_STATE_MAX`
-        signals stay in the state (nothing apart). Beyond, each batch's new signals go into a
-        chunk of their own, so a busy customer's wait writes each held signal once, not the whole
-        list at every batch (a backlog's states held thousands, and grew to the changelog's
-        message limit). `held` is only ever appended to in place; any other change (a sweep took
-        some) gives a new list, written again under a new generation, or into the state if few
-        are left: a chunk the stored state counts is never overwritten, so a crash between the
-        writes leaves that state whole (and chunks nobody counts, which a later write replaces)."""
-        held, generation, before = self.held, self.held_generation, self.held_chunks
-        counted = [(generation, i) for i in range(before)]
-        appended = before > 0 and self._packed is not None and self._packed[0] is held and self._packed[1] <= len(held)
-        if len(held) <= HELD_IN_STATE_MAX and not appended:
-            self.held_chunks, self._packed = 0, None  # few: in the state (`to_bytes`), as they were or again
-            return [], counted
-        if appended and not (self._packed[1] < len(held) and before >= HELD_CHUNKS_MAX):  # type: ignore[index]
-            first, covered, dropped = before, self._packed[1], []  # type: ignore[index]
-        else:
-            generation, first, covered, dropped = generation + (before > 0), 0, 0, counted
-        new = held[covered:]
-        chunks = [((generation, first + n), S.pack(new[i : i + HELD_CHUNK_SIGNALS]))
-                  for n, i in enumerate(range(0, len(new), HELD_CHUNK_SIGNALS))]  # fmt: skip
-        self.held_generation, self.held_chunks = generation, first + len(chunks)
-        self._packed = (held, len(held))
-        return chunks, dropped
+        """What to store of the held signals out of the state (`vox.core.held.HeldOut`): the
+        chunks to write before it, by (generation, number), and those to delete after it. Up to
+        `HELD_IN_STATE_MAX` signals stay in the state (nothing apart)."""
+        return self.held_out.writes(self.held, S.pack, HELD_CHUNK_SIGNALS)
 
     def read_held(self, chunks: list[bytes]) -> None:
-        """The held signals from the chunks `held_chunks` counts, as `held_writes` stored them."""
+        """The held signals from the chunks `held_out` counts, as `held_writes` stored them."""
         for chunk in chunks:
             self.held.extend(S.unpack(chunk))
-        self._packed = (self.held, len(self.held))  # read back as stored: only what comes is written
+        self.held_out.read(self.held)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> "CustomerState":
@@ -443,7 +415,7 @@ class CustomerState:
         state.positions.frombytes(data[offset : offset + 8 * count])
         offset += 8 * count
         if version >= 6:
-            state.held_generation, state.held_chunks = HELD_OUT.unpack_from(data, offset)
+            state.held_out = HeldOut(*HELD_OUT.unpack_from(data, offset))
             offset += HELD_OUT.size
         if offset < len(data) and version == 4:
             state.held = S.unpack(data[offset:])

@@ -10,8 +10,10 @@ State: a topic is a header (its members in order, its leaders, the held interact
 under the topic's name, one entry per member (counts, sketches, edges: about 1-2 KB) under a key
 of the same partition (`member_key`), and the topic's PageRank as of its last ranking (one
 entry, written at rankings only): a batch writes only the members it changed, never a whole
-topic. A process decodes a topic once and keeps it; when the header in the table
-is not the one it wrote (another worker had the partition since), it reads the topic again.
+topic. Past `HELD_IN_STATE_MAX` held interactions (a backlog, while event time stalls), they
+are stored in chunks under keys of the same partition (`held_key`, `vox.core.held.HeldOut`).
+A process decodes a topic once and keeps it; when the header in the table is not the one it
+wrote (another worker had the partition since), it reads the topic again.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from pydantic_core import from_json, to_json
 
 from vox.core.customers.rows import at as timestamp
 from vox.core.forgotten import forget_key
-from vox.core.held import HeldKeys
+from vox.core.held import HeldKeys, HeldOut
 from vox.core.keys import PARTITION_KEY_PREFIX, KeyPartitions, key_in_partition
 from vox.core.leaders.config import LeadersConfig
 from vox.core.leaders.ranking import COMPONENTS, Standing
@@ -36,6 +38,10 @@ if TYPE_CHECKING:
 RECORDS_FORMAT = 1
 MEMBER_MARK = "\x1f"  # between topic and customer in a member's key (no id or label holds a control character)
 PAGERANK = "\x00pagerank"  # the "customer" of a topic's PageRank entry (no customer id starts with NUL)
+HELD_MARK = "\x00held"  # the "customer" of a chunk of held interactions: then generation.number
+# interactions per chunk of held ones: about 120 bytes each, so a chunk stays far below Kafka's
+# 1 MB message (a backlog of 300,000 events had topic headers of 600 KB before the chunks)
+HELD_CHUNK_INTERACTIONS = 2000
 
 LEADER_COLUMNS = ("topic", "customer_id", "is_leader", "rank", "score", "kind", "who", "what", "whom",
                   "credibility", "candidate", "flags", *(f"{c}" for c in COMPONENTS),
@@ -72,18 +78,23 @@ pack, unpack = _RECORDS.pack, _RECORDS.unpack
 
 
 class Header:
-    """JSON: {"offset", "seen": {source: position}, "held": [interactions], "topic": Topic.header()}."""
+    """JSON: {"offset", "seen": {source: position}, "held": [interactions], "held_out": [generation,
+    chunks], "topic": Topic.header()}: "held" is empty while "held_out" counts chunks, which the
+    reader reads (`LeadersLogic._fresh_header`)."""
 
     def __init__(self, data: bytes | None):
         stored = from_json(data) if data else {}
         self.offset: int = stored.get("offset", -1)
         self.seen: dict[str, int] = stored.get("seen", {})
         self.held: list[Interaction] = stored.get("held", [])
+        self.held_out = HeldOut(*stored.get("held_out", (0, 0)))
         self.topic: dict = stored.get("topic", {})
         self.data = data
 
-    def to_bytes(self, topic: Topic) -> bytes:
-        return to_json({"offset": self.offset, "seen": self.seen, "held": self.held, "topic": topic.header()})
+    def to_bytes(self, topic_header: dict) -> bytes:
+        out = self.held_out
+        return to_json({"offset": self.offset, "seen": self.seen, "held": [] if out.chunks else self.held,
+                        "held_out": [out.generation, out.chunks], "topic": topic_header})  # fmt: skip
 
 
 class LeadersLogic:
@@ -110,6 +121,12 @@ class LeadersLogic:
                 self._member_keys.clear()
             self._member_keys[(topic, customer)] = found
         return found
+
+    def held_key(self, topic: str, generation: int, chunk: int) -> str:
+        """The key of a chunk of the topic's held interactions, in the topic's partition (not
+        cached: only topics past `HELD_IN_STATE_MAX` held interactions have any)."""
+        return key_in_partition(f"{topic}{MEMBER_MARK}{HELD_MARK}{generation}.{chunk}{MEMBER_MARK}",
+                                self.partition_of(topic), self.partition_of)  # fmt: skip
 
     def _topic(self, key: str, header: Header) -> Topic:
         topic = self.topics.get(key)
@@ -150,6 +167,12 @@ class LeadersLogic:
         if header is None or header.data != data:
             header = self.headers[key] = Header(data)
             self.topics.pop(key, None)  # first seen here, or another worker's since: read it again
+            out = header.held_out
+            for i in range(out.chunks):
+                chunk = self.table.get(self.held_key(key, out.generation, i).encode())
+                if chunk is not None:
+                    header.held.extend(from_json(chunk))
+            out.read(header.held)
         return header
 
     def flush(self, keys: Sequence[str]) -> StageOutput:
@@ -173,6 +196,9 @@ class LeadersLogic:
         for key in dict.fromkeys(touched):
             header = self.headers[key]
             topic = self._topic(key, header)
+            # held chunks before the header that counts them, the ones it no longer counts after
+            chunks, dropped = header.held_out.writes(header.held, to_json, HELD_CHUNK_INTERACTIONS)
+            output.states.update((self.held_key(key, *at), chunk) for at, chunk in chunks)
             for customer in topic.changed_members():
                 output.states[self.member_key(key, customer)] = to_json(topic.member_state(customer))
             for customer in topic.take_evicted():
@@ -180,7 +206,8 @@ class LeadersLogic:
             if topic.ranked_since_saved:
                 output.states[self.member_key(key, PAGERANK)] = to_json(topic.pagerank())
                 topic.ranked_since_saved = False
-            header.data = output.states[key] = header.to_bytes(topic)  # after its members: see CustomerLogic.flush
+            header.data = output.states[key] = header.to_bytes(topic.header())  # after its members: see CustomerLogic.flush
+            output.states.update((self.held_key(key, *at), None) for at in dropped)
         self.held.save(output)
         if rankings:
             rows = [leader_row(name, r, s) for name, r in rankings for s in r.standings.values()]
@@ -197,15 +224,20 @@ class LeadersLogic:
         return output
 
     def drop(self, key: str) -> None:
-        self.headers.pop(key, None)
-        self.topics.pop(key, None)
+        topic = key.split(MEMBER_MARK, 1)[0]  # a member's or a held chunk's key: its topic is read again
+        self.headers.pop(topic, None)
+        self.topics.pop(topic, None)
 
     def redact(self, key: str, data: bytes, forgotten: set[str]) -> bytes | None:
         """A forgotten customer's member entry is deleted; a topic header loses them from its
         members and leaders (their edges go when the topic is next read: `Topic` skips members
-        with no entry) and from its held interactions."""
+        with no entry) and from its held interactions, in the header or in chunks."""
         if MEMBER_MARK in key:
             customer = key.split(MEMBER_MARK)[1]
+            if customer.startswith(HELD_MARK):
+                chunk = from_json(data)
+                kept_held = _without(chunk, forgotten)
+                return data if len(kept_held) == len(chunk) else to_json(kept_held)
             if customer == PAGERANK:
                 ranks = from_json(data)
                 kept = {c: p for c, p in ranks.items() if forget_key(c) not in forgotten}
@@ -214,13 +246,18 @@ class LeadersLogic:
         header = Header(data)
         members = header.topic.get("members", [])
         kept = [m for m in members if forget_key(m) not in forgotten]
-        held = [r for r in header.held if forget_key(r[6]) not in forgotten and forget_key(r[8] or "\x00") not in forgotten]
+        held = _without(header.held, forgotten)
         if len(kept) == len(members) and len(held) == len(header.held):
             return data
         header.topic["members"] = kept
         header.topic["leaders"] = [m for m in header.topic.get("leaders", []) if forget_key(m) not in forgotten]
         header.held = held
-        return to_json({"offset": header.offset, "seen": header.seen, "held": header.held, "topic": header.topic})
+        return header.to_bytes(header.topic)
+
+
+def _without(held: list[Interaction], forgotten: set[str]) -> list[Interaction]:
+    """The interactions whose actor and target are not forgotten."""
+    return [r for r in held if forget_key(r[6]) not in forgotten and forget_key(r[8] or "\x00") not in forgotten]
 
 
 def leader_row(topic: str, ranked: Ranked, s: Standing) -> tuple:
