@@ -194,7 +194,7 @@ def main() -> None:
                       for s in truth["shifts"]]  # fmt: skip
             worlds.append(({"products": products, "shifts": shifts}, streams(out / "events.jsonl")))
     report = {"seeds": list(range(args.first_seed, args.first_seed + args.seeds)), "customers": args.customers,
-              "days": args.days, "detector": config.model_dump(exclude={"texts", "window_minutes", "keep_windows", "max_held"}),
+              "days": args.days, "detector": config.model_dump(exclude={"texts", "window_minutes", "keep_windows"}),
               **evaluate(worlds, config)}  # fmt: skip
     for name in ("vox", "adwin", "page_hinkley", "never"):
         r = report[name]

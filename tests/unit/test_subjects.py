@@ -7,9 +7,12 @@ import random
 from datetime import datetime, timezone
 
 import pytest
+from pydantic_core import from_json, to_json
 
+from vox.core import held as held_module
 from vox.core.sentiment.config import SentimentConfig
-from vox.core.sentiment.stage import SentimentLogic, SentimentRouter, opinion_of, subjects_of
+from vox.core.sentiment import stage as sentiment_stage
+from vox.core.sentiment.stage import HELD_MARK, SentimentLogic, SentimentRouter, opinion_of, subjects_of
 from vox.core.sentiment.subjects import Detector, Windows, review_opinion
 from vox.schemas import Post, Review
 
@@ -124,12 +127,15 @@ def test_a_review_blends_stars_and_text_and_staff_are_not_the_customers_voice() 
     assert opinion_of(post.model_copy(update={"text": ""}), CONFIG) is None  # nothing said
 
 
-def replay_in_batches(records: list, batches: list[list[int]], watermarks: list[float]) -> tuple[list, list]:
-    """Feed a SentimentLogic the records in these batches (indices), each with its watermark."""
+def replay_in_batches(records: list, batches: list[list[int]], watermarks: list[float], table: dict | None = None,
+                      first: int = 0, written: list | None = None) -> tuple[list, list]:  # fmt: skip
+    """Feed a SentimentLogic the records in these batches (indices), each with its watermark:
+    a new process, on `table` if given (the batches' offsets from `first`); `written` gets
+    each batch's states."""
     logic = SentimentLogic(CONFIG, partitions=1)
-    table: dict[bytes, bytes] = {}
+    table = {} if table is None else table
     windows, alerts = {}, []
-    for number, (batch, watermark) in enumerate(zip(batches, watermarks)):
+    for number, (batch, watermark) in enumerate(zip(batches, watermarks), start=first):
         logic.advance(0, watermark, table)
         grouped: dict[str, list] = {}
         for index in batch:
@@ -137,7 +143,13 @@ def replay_in_batches(records: list, batches: list[list[int]], watermarks: list[
         touched = [key for key, recs in grouped.items()
                    if logic.apply(key, recs, -1, number, lambda key=key: table.get(key.encode())) is not None]  # fmt: skip
         output = logic.flush(touched)
-        table.update((key.encode(), value) for key, value in output.states.items())
+        for key, value in output.states.items():
+            if value is None:
+                table.pop(key.encode(), None)
+            else:
+                table[key.encode()] = value
+        if written is not None:
+            written.append(output.states)
         for name, _, rows in output.rows:
             if name == "sentiment_windows":
                 windows.update({(r[0], r[1], r[2]): r for r in rows})
@@ -162,6 +174,46 @@ def test_the_same_alerts_and_windows_whatever_the_batches_and_their_order() -> N
     marks = [max(records[i][3] for i in batch) - 300 for batch in batches]
     many = replay_in_batches(records, batches + [[]], marks + [end])
     assert one[1] and one == many
+
+
+def test_a_stalled_subject_stores_its_held_opinions_in_chunks_each_written_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """While event time stalls (a backlog), a subject's held opinions go into chunks of their
+    own, each batch's once, not into its state at every batch; a new process reads them back;
+    taking some writes the rest again; windows and alerts are those of one batch."""
+    monkeypatch.setattr(held_module, "HELD_IN_STATE_MAX", 20)
+    monkeypatch.setattr(sentiment_stage, "HELD_CHUNK_OPINIONS", 30)
+    rng = random.Random(11)
+    opinions = stream(rng, 300, 0.5) + stream(rng, 120, -0.2)
+    events = [review(i, 5 if o > 0.3 else 3 if o > -0.3 else 1, "") for i, o in enumerate(opinions)]
+    records = SentimentRouter(CONFIG).records_of(events, [(-1, i) for i in range(len(events))])
+    end = T0 + len(events) * 60 + 3600
+    order = list(range(len(records)))
+    batches = [order[i:i + 90] for i in range(0, len(order), 90)] + [[]]
+    stalled, half = T0 - 3600, records[len(records) // 2][3]
+    # stalled until batch 7, which takes about half; stalled again until the end
+    marks = [stalled] * 7 + [half] + [stalled] * (len(batches) - 9) + [end]
+    class Table(dict):  # counts the reads of chunks
+        chunk_reads = 0
+
+        def get(self, key, default=None):  # noqa: ANN001, ANN201
+            self.chunk_reads += HELD_MARK.encode() in key
+            return super().get(key, default)
+
+    written: list[dict] = []
+    table = Table()
+    before = replay_in_batches(records, batches[:6], marks[:6], table, written=written)
+    assert table.chunk_reads == 0  # the process that wrote the chunks keeps what they hold
+    brand = from_json(table[b"brand:Acme"])
+    assert brand["held"] == [] and brand["held_out"][1] >= 6  # out of the state
+    chunks = [v for states in written for k, v in states.items() if HELD_MARK in k and v]
+    assert sum(map(len, chunks)) < 1.2 * 3 * len(to_json([[r[3], r[4], r[5]] for r in records[:180]]))  # once
+    after = replay_in_batches(records, batches[6:], marks[6:], table, first=6)  # a new process: chunks read back
+    chunked = (sorted(before[0] + after[0]), sorted(before[1] + after[1]))
+    monkeypatch.setattr(held_module, "HELD_IN_STATE_MAX", 10_000)
+    in_state = replay_in_batches(records, batches, marks)
+    one = replay_in_batches(records, [order], [end])
+    assert chunked[1] and chunked == in_state == one
+    assert not [key for key in table if HELD_MARK.encode() in key]  # every chunk deleted once taken
 
 
 def test_a_release_spanning_more_than_the_kept_windows_writes_every_window() -> None:

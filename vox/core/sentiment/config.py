@@ -32,5 +32,3 @@ class SentimentConfig(BaseModel):
     evidence: int = Field(5, ge=1, le=50, description="Event ids an alert carries as evidence (the most extreme in its direction).")
     keep_windows: int = Field(48, ge=1, le=10_000, description="Windows of a subject kept in its state: an opinion "
                               "later than that is dropped from the windows (counted), not from the detector.")
-    max_held: int = Field(20_000, ge=100, description="Opinions a subject holds until event time passes them; beyond, "
-                          "the earliest are taken at once.")

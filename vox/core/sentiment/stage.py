@@ -3,7 +3,9 @@
 
 Bounds: a subject's state holds its open windows (`keep_windows`, 48 hourly by default), its
 detector (about 30 numbers and the evidence ids) and the opinions waiting for event time to
-pass them (a few seconds' worth; at most `max_held`): about 3 KB for a busy subject. There is
+pass them (a few seconds' worth): about 3 KB for a busy subject. Past `HELD_IN_STATE_MAX` held
+opinions (a backlog, while event time stalls), they are stored in chunks under keys of the
+subject's partition (`held_key`, `vox.core.held.HeldOut`), each batch's once. There is
 one subject per brand, product, category and topic the events name; a deployment with a
 million products holds a million small states in the stage's table, as the customers stage
 holds a state per customer, and decodes only those touched in a batch.
@@ -18,8 +20,8 @@ from pydantic_core import from_json, to_json
 
 from vox.core.customers.rows import at
 from vox.core.interactions import event_sentiment
-from vox.core.held import HeldKeys
-from vox.core.keys import PARTITION_KEY_PREFIX
+from vox.core.held import HeldKeys, HeldOut
+from vox.core.keys import PARTITION_KEY_PREFIX, KeyPartitions, key_in_partition
 from vox.core.sentiment.config import SentimentConfig
 from vox.core.sentiment.subjects import Alert, Detector, Windows, review_opinion, subject_key, subject_of
 from vox.core.stage import JsonRecords, KeyedStage, NoRecall, StageOutput
@@ -29,6 +31,9 @@ if TYPE_CHECKING:
     from vox.settings import Settings
 
 RECORDS_FORMAT = 1
+HELD_MARK = "\x1f\x00held"  # after a subject's key: the key of a chunk of its held opinions
+# opinions per chunk of held ones: about 40-60 bytes each, far below Kafka's 1 MB message
+HELD_CHUNK_OPINIONS = 5000
 GAUGED_SUBJECTS = 20  # the busiest subjects a worker shows as gauges: a bounded label set
 #: the voice of the customer: staff and partner accounts speak for the company, not to it
 VOICES = ("customer", "anonymous")
@@ -82,20 +87,25 @@ pack, unpack = _RECORDS.pack, _RECORDS.unpack
 
 
 class SubjectState:
-    """JSON: {"offset", "seen": {source: offset}, "held": [[at, event id, opinion]], "windows",
-    "detector", "dropped"}."""
+    """JSON: {"offset", "seen": {source: offset}, "held": [[at, event id, opinion]], "held_out":
+    [generation, chunks], "windows", "detector", "dropped"}: "held" is empty while "held_out"
+    counts chunks, which the reader reads (`SentimentLogic._state`)."""
 
     def __init__(self, data: bytes | None = None):
         stored = from_json(data) if data else {}
         self.offset: int = stored.get("offset", -1)
         self.seen: dict[str, int] = stored.get("seen", {})
         self.held: list[list] = stored.get("held", [])
+        self.held_out = HeldOut(*stored.get("held_out", (0, 0)))
         self.windows = Windows(stored.get("windows"))
         self.windows.dropped = stored.get("dropped", 0)
         self.detector = Detector(stored.get("detector"))
+        self.data = data
 
     def to_bytes(self) -> bytes:
-        return to_json({"offset": self.offset, "seen": self.seen, "held": self.held, "windows": self.windows.to_dict(),
+        out = self.held_out
+        return to_json({"offset": self.offset, "seen": self.seen, "held": [] if out.chunks else self.held,
+                        "held_out": [out.generation, out.chunks], "windows": self.windows.to_dict(),
                         "detector": self.detector.to_list(), "dropped": self.windows.dropped})  # fmt: skip
 
 
@@ -106,8 +116,12 @@ class SentimentLogic:
     def __init__(self, config: SentimentConfig, partitions: int):
         self.config = config
         self.held = HeldKeys(partitions, config.lateness_s)
+        self.partition_of = KeyPartitions(partitions)
         self.table: Mapping[bytes, bytes] = {}
         self.states: dict[str, SubjectState] = {}  # decoded this batch
+        # subjects with held opinions out of their state, kept while the table holds what they
+        # wrote: their next batch's opinions are written alone, not all of them again
+        self.holding: dict[str, SubjectState] = {}
         self.volumes: dict[str, int] = {}  # opinions taken per subject by this process, for the gauges
         self.recent: dict[str, float] = {}  # each subject's latest window mean
 
@@ -115,10 +129,24 @@ class SentimentLogic:
         self.table = table
         self.held.advance(partition, watermark, table)
 
+    def held_key(self, key: str, generation: int, chunk: int) -> str:
+        """The key of a chunk of the subject's held opinions, in the subject's partition."""
+        return key_in_partition(f"{key}{HELD_MARK}{generation}.{chunk}\x1f", self.partition_of(key), self.partition_of)
+
     def _state(self, key: str, stored: Callable[[], bytes | None]) -> SubjectState:
         state = self.states.get(key)
         if state is None:
-            state = self.states[key] = SubjectState(stored())
+            data = stored()
+            state = self.holding.get(key)
+            if state is None or state.data != data:  # first seen here, or another worker's since
+                state = SubjectState(data)
+                out = state.held_out
+                for i in range(out.chunks):
+                    chunk = self.table.get(self.held_key(key, out.generation, i).encode())
+                    if chunk is not None:
+                        state.held.extend(from_json(chunk))
+                out.read(state.held)
+            self.states[key] = state
         return state
 
     def apply(self, key: str, records: list[Record], source: int, offset: int,
@@ -152,15 +180,17 @@ class SentimentLogic:
                 touched.append(key)
             if not state.held:
                 self.held.settled(key)
-        for key in dict.fromkeys(touched):  # those with opinions beyond `max_held` take the earliest now
-            state = self.states[key]
-            if len(state.held) > self.config.max_held:
-                state.held.sort()
-                early = state.held[len(state.held) - self.config.max_held - 1][0]
-                self._release(key, state, early, windows, alerts)
-                output.counts["opinions taken early"] = output.counts.get("opinions taken early", 0) + 1
         for key in dict.fromkeys(touched):
-            output.states[key] = self.states[key].to_bytes()
+            state = self.states[key]
+            # held chunks before the state that counts them, the ones it no longer counts after
+            chunks, dropped = state.held_out.writes(state.held, to_json, HELD_CHUNK_OPINIONS)
+            output.states.update((self.held_key(key, *at), chunk) for at, chunk in chunks)
+            state.data = output.states[key] = state.to_bytes()
+            output.states.update((self.held_key(key, *at), None) for at in dropped)
+            if state.held_out.chunks:
+                self.holding[key] = state
+            else:
+                self.holding.pop(key, None)
         self.held.save(output)
         self.states = {}
         if windows:
@@ -205,6 +235,7 @@ class SentimentLogic:
 
     def drop(self, key: str) -> None:
         self.states.pop(key, None)
+        self.holding.pop(key, None)
 
 
 def alert_row(a: Alert) -> tuple:
