@@ -75,6 +75,15 @@ class HeldOut:
         """`held` was read back from the chunks counted: only what comes after is written."""
         self._packed = (held, len(held))
 
+    def read_back(self, held: list, stored: Callable[[int, int], bytes | None], unpack: Callable[[bytes], list]) -> None:
+        """Append to `held` the records of the chunks counted, `stored(generation, number)` giving
+        each chunk's bytes (None: not there, which a crash can leave)."""
+        for i in range(self.chunks):
+            chunk = stored(self.generation, i)
+            if chunk is not None:
+                held.extend(unpack(chunk))
+        self.read(held)
+
 
 class HeldKeys:
     def __init__(self, partitions: int, lateness_s: float):

@@ -167,12 +167,8 @@ class LeadersLogic:
         if header is None or header.data != data:
             header = self.headers[key] = Header(data)
             self.topics.pop(key, None)  # first seen here, or another worker's since: read it again
-            out = header.held_out
-            for i in range(out.chunks):
-                chunk = self.table.get(self.held_key(key, out.generation, i).encode())
-                if chunk is not None:
-                    header.held.extend(from_json(chunk))
-            out.read(header.held)
+            header.held_out.read_back(header.held, lambda g, i: self.table.get(self.held_key(key, g, i).encode()),
+                                      from_json)  # fmt: skip
         return header
 
     def flush(self, keys: Sequence[str]) -> StageOutput:

@@ -140,12 +140,8 @@ class SentimentLogic:
             state = self.holding.get(key)
             if state is None or state.data != data:  # first seen here, or another worker's since
                 state = SubjectState(data)
-                out = state.held_out
-                for i in range(out.chunks):
-                    chunk = self.table.get(self.held_key(key, out.generation, i).encode())
-                    if chunk is not None:
-                        state.held.extend(from_json(chunk))
-                out.read(state.held)
+                state.held_out.read_back(state.held, lambda g, i: self.table.get(self.held_key(key, g, i).encode()),
+                                         from_json)  # fmt: skip
             self.states[key] = state
         return state
 
