@@ -267,7 +267,9 @@ def alternating(variants: dict[str, tuple[Settings, Path | None]], messages: lis
     first variant against the second (settings, and a checkout to run it from or None: this one).
     Beside the throughput, the CPU per 1,000 events (the worker's, and the local broker's when
     `broker_pid` names it): a shared machine's load moves the wall clock more than the CPU a
-    run takes."""
+    run takes. Each round's own ratio too (its first variant's figure over its second's): the
+    two run back to back, so a slow hour moves both, and the rounds' spread says how far the
+    medians can be trusted."""
     runs: dict[str, list[float]] = {name: [] for name in variants}
     cpu: dict[str, list[float]] = {name: [] for name in variants}
     for round_ in range(rounds):
@@ -282,6 +284,8 @@ def alternating(variants: dict[str, tuple[Settings, Path | None]], messages: lis
     first, second = list(variants)
     return {"rounds": rounds, "events_per_s": runs, "median_events_per_s": medians,
             "ratio": medians[first] / medians[second], "cpu_s_per_1000": cpu, "median_cpu_s_per_1000": cpu_medians,
+            "round_ratios": [a / b for a, b in zip(runs[first], runs[second])],
+            "round_cpu_ratios": [a / b for a, b in zip(cpu[first], cpu[second])],
             "cpu_counts_broker": broker_pid is not None}  # fmt: skip
 
 
@@ -407,6 +411,15 @@ def cpu_whose(pair: dict) -> str:
     return " (worker and broker)" if pair.get("cpu_counts_broker") else " (the worker's; the broker is not local)"
 
 
+def round_spread(pair: dict, first: str, second: str) -> str:
+    """Each round's own ratios, their range: how far a pair's medians can be trusted."""
+    def span(values: list[float]) -> str:
+        return f"{min(values):.2f} to {max(values):.2f}" if values else "none"
+
+    return (f"    each round, {first} over {second}: throughput {span(pair.get('round_ratios', []))}, "
+            f"CPU per event {span(pair.get('round_cpu_ratios', []))}")
+
+
 def render(report: dict) -> str:
     m = report["machine"]
     lines = [f"vox benchmark: {report['events']:,} events (after {report['warmup_events']:,} of warm-up), "
@@ -420,6 +433,7 @@ def render(report: dict) -> str:
         lines.append(f"    CPU per 1,000 events{cpu_whose(pair)}: " + "; ".join(
             f"{name} {', '.join(f'{v:.3f}' for v in values)} s (median {pair['median_cpu_s_per_1000'][name]:.3f})"
             for name, values in pair["cpu_s_per_1000"].items()))  # fmt: skip
+        lines.append(round_spread(pair, "this checkout", pair["against"]))
     if cost := report.get("stage_cost"):
         rates = {name: ", ".join(f"{r:,.0f}" for r in values) for name, values in cost["events_per_s"].items()}
         lines.append(f"  stage {cost['stage']}, {cost['rounds']} alternating rounds: with it {rates['with']} events/s "
@@ -428,6 +442,7 @@ def render(report: dict) -> str:
         cpu = cost["median_cpu_s_per_1000"]
         lines.append(f"    CPU per 1,000 events{cpu_whose(cost)}: with it {cpu['with']:.3f} s, without {cpu['without']:.3f} s "
                      f"(medians): {cost['cpu_cost']:.1%} of it is the stage's")  # fmt: skip
+        lines.append(round_spread(cost, "with it", "without"))
     if "throughput" not in report:
         return "\n".join(lines)
     lines += ["", f"  {'contender':<14} {'events/s':>10} {'x ceiling':>10} {'CPU s/1k':>9} {'peak RSS':>10}"]

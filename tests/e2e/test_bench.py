@@ -34,6 +34,9 @@ def test_benchmark_smoke_run_reports_every_figure(kafka_home: Path, tmp_path: Pa
     cost = report["stage_cost"]  # leaders, on and off
     assert all(v > 0 for v in cost["median_cpu_s_per_1000"].values()) and -1 < cost["cpu_cost"] < 1
     assert cost["cpu_counts_broker"] is False  # the test's broker is not the bench's own
+    assert len(cost["round_ratios"]) == len(cost["round_cpu_ratios"]) == cost["rounds"] > 0
+    assert all(r > 0 for r in cost["round_ratios"] + cost["round_cpu_ratios"])
+    assert "each round, with it over without: throughput" in done.stdout
     fresh = report["freshness"]
     assert fresh["seen"] == fresh["events"] > 0 and 0 < fresh["p50_s"] <= fresh["p99_s"]
     assert 0 < report["state_per_customer"]["serialised_bytes"] < 1024
