@@ -96,7 +96,7 @@ def test_held_signals_are_stored_each_once_in_chunks_and_read_back_in_order(monk
 
     def read(data: bytes) -> CustomerState:
         state = CustomerState.from_bytes(data)
-        state.read_held([table[(state.held_out.generation, i)] for i in range(state.held_out.chunks)])
+        state.held_out.read_back(state.held, lambda generation, i: table[(generation, i)], S.unpack)
         return state
 
     state, stored = CustomerState(), b""

@@ -18,7 +18,7 @@ from vox.core.customers.stage import CUSTOMERS
 from vox.core.customers.state import CustomerState
 from vox.core.forgotten import forget_key
 from vox.core.customers.sweeps import PartitionSweeps, SweepClock
-from vox.core.customers.signals import Signal
+from vox.core.customers.signals import Signal, unpack
 from vox.core.triage import RawMessage, triage
 from vox.replay import InProcessStage, replay_file
 from vox.settings import Settings
@@ -149,7 +149,7 @@ def test_a_customer_holding_thousands_of_signals_stores_them_in_chunks_each_with
     assert len(output.states["heavy"]) < 1024 and state.held_out.chunks > 1
     chunks = [output.states[stage.logic.held_key("heavy", state.held_out.generation, i)] for i in range(state.held_out.chunks)]
     assert all(len(chunk) < 512 * 1024 for chunk in chunks)
-    state.read_held(chunks)
+    state.held_out.read_back(state.held, lambda _, i: chunks[i], unpack)
     assert len(state.held) == held and state.signals == 0  # all held, none applied early
     # read back from the table as a worker taking the partition over would
     stage.logic.drop("heavy")

@@ -114,9 +114,7 @@ class CustomerLogic:
             state = CustomerState.from_bytes(data) if data else CustomerState()
             # a chunk is written before the state that counts it, in the same partition; one
             # missing (a forgotten customer's, dropped meanwhile) holds nothing any more
-            chunks = (self.table.get(self.held_key(key, state.held_out.generation, i).encode())
-                      for i in range(state.held_out.chunks))  # fmt: skip
-            state.read_held([chunk for chunk in chunks if chunk is not None])
+            state.held_out.read_back(state.held, lambda g, i: self.table.get(self.held_key(key, g, i).encode()), unpack)
             self.loaded[key] = data
         customers[key] = state
         return state

@@ -376,17 +376,11 @@ class CustomerState:
         `HELD_IN_STATE_MAX` signals stay in the state (nothing apart)."""
         return self.held_out.writes(self.held, S.pack, HELD_CHUNK_SIGNALS)
 
-    def read_held(self, chunks: list[bytes]) -> None:
-        """The held signals from the chunks `held_out` counts, as `held_writes` stored them."""
-        for chunk in chunks:
-            self.held.extend(S.unpack(chunk))
-        self.held_out.read(self.held)
-
     @classmethod
     def from_bytes(cls, data: bytes) -> "CustomerState":
         """A state of any format this vox knows: 6 to 2, or 1 (no magic: what vox wrote until the
         formats were versioned). A newer format is refused, never misread. Format 6 holds the
-        number of its held signals' chunks, which the caller reads (`read_held`); 5 and 4 hold
+        number of its held signals' chunks, which the caller reads (`HeldOut.read_back`); 5 and 4 hold
         the signals, which are written as chunks at the state's next write."""
         version, n_acc, offset, header, fields = _header(data)
         state = cls()
