@@ -17,16 +17,24 @@ from __future__ import annotations
 import json
 from typing import Callable, Iterator, Mapping
 
-from vox.core.keys import KeyPartitions, partition_key
+from vox.core.keys import KeyPartitions, key_in_partition, partition_key
 from vox.core.stage import StageOutput
 
 
+SEPARATOR = "\x1f"  # between a key and its chunk's name in a chunk's key (no id or label holds a control character)
+HELD_MARK = "\x00held"  # a chunk's name starts with it where other keys beside the state share the separator
 # held records up to this many stay in the key's state (most keys hold a few): a key of their own
 # would be a changelog message more at every write; beyond, they all move out
 HELD_IN_STATE_MAX = 256
 # beyond, the held records are written again from the first chunk: a chunk is a changelog
 # message, and rewriting all every 64 writes is 1/64 of rewriting them at every write
 HELD_CHUNKS_MAX = 64
+
+
+def held_key(key: str, generation: int, chunk: int, partition_of: KeyPartitions, mark: str = "") -> str:
+    """The key of one chunk of `key`'s held records, in `key`'s partition: `key`, the separator,
+    `mark`, generation.number, the separator, and the number that lands it there."""
+    return key_in_partition(f"{key}{SEPARATOR}{mark}{generation}.{chunk}{SEPARATOR}", partition_of(key), partition_of)
 
 
 class HeldOut:

@@ -20,7 +20,8 @@ from vox.core.customers.sweeps import CUTS, POPULATION, PartitionSweeps, Populat
 from vox.core.customers.sweeps import pack as pack_population
 from vox.core.customers.sweeps import unpack as unpack_population
 from vox.core.forgotten import forget_key
-from vox.core.keys import PARTITION_KEY_PREFIX, KeyPartitions, key_in_partition, partition_key
+from vox.core.held import SEPARATOR, held_key
+from vox.core.keys import PARTITION_KEY_PREFIX, KeyPartitions, partition_key
 from vox.core.stage import KeyedStage, NoRecall, StageOutput
 from vox.core.typology import PopulationCuts
 
@@ -28,19 +29,10 @@ if TYPE_CHECKING:
     from vox.settings import Settings
 
 DECODED_CACHE = 200_000  # customers kept decoded in memory; the rest are bytes in the table
-HELD_MARK = "\x1f"  # between customer and chunk in the key of held signals (no id holds a control character)
-
-
-def held_key(customer: str, generation: int, chunk: int, partition_of: KeyPartitions) -> str:
-    """The key of one chunk of a customer's held signals: in the customer's partition."""
-    return key_in_partition(f"{customer}{HELD_MARK}{generation}.{chunk}{HELD_MARK}", partition_of(customer),
-                            partition_of)  # fmt: skip
-
-
 def is_customer_key(key: str) -> bool:
     """A key of the customers table that is a customer's state (not a partition's record, not a
-    chunk of held signals)."""
-    return not key.startswith(PARTITION_KEY_PREFIX) and HELD_MARK not in key
+    chunk of held signals, `vox.core.held.held_key`)."""
+    return not key.startswith(PARTITION_KEY_PREFIX) and SEPARATOR not in key
 
 
 class CustomerLogic:
@@ -69,7 +61,7 @@ class CustomerLogic:
 
     def held_key(self, key: str, generation: int, chunk: int) -> str:
         # not cached: only customers holding more than HELD_IN_STATE_MAX signals have chunks
-        return held_key(key, generation, chunk, self.partition_of)
+        return held_key(key, generation, chunk, self.partition_of)  # the customer's key, no mark: format 6's
 
     def advance(self, partition: int, watermark: float, table: Mapping[bytes, bytes]) -> None:
         """Before a batch's records: the partition's watermark after them (its sweeps run at
@@ -171,7 +163,7 @@ class CustomerLogic:
 
     def redact(self, key: str, value: bytes, forgotten: set[str]) -> bytes | None:
         """A forgotten customer's state and the chunks of its held signals go (`StageRunner.forget`)."""
-        return None if forget_key(key.split(HELD_MARK, 1)[0]) in forgotten else value
+        return None if forget_key(key.split(SEPARATOR, 1)[0]) in forgotten else value
 
     def _sweep(self, partition: int, sweeps: PartitionSweeps, rows: SweptRows,
                saved: list[str]) -> list | None:  # fmt: skip

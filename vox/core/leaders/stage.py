@@ -24,7 +24,7 @@ from pydantic_core import from_json, to_json
 
 from vox.core.customers.rows import at as timestamp
 from vox.core.forgotten import forget_key
-from vox.core.held import HeldKeys, HeldOut
+from vox.core.held import HELD_MARK, SEPARATOR, HeldKeys, HeldOut, held_key
 from vox.core.keys import PARTITION_KEY_PREFIX, KeyPartitions, key_in_partition
 from vox.core.leaders.config import LeadersConfig
 from vox.core.leaders.ranking import COMPONENTS, Standing
@@ -36,9 +36,8 @@ if TYPE_CHECKING:
     from vox.settings import Settings
 
 RECORDS_FORMAT = 1
-MEMBER_MARK = "\x1f"  # between topic and customer in a member's key (no id or label holds a control character)
+MEMBER_MARK = SEPARATOR  # between topic and customer in a member's key, as in a held chunk's (`held_key`)
 PAGERANK = "\x00pagerank"  # the "customer" of a topic's PageRank entry (no customer id starts with NUL)
-HELD_MARK = "\x00held"  # the "customer" of a chunk of held interactions: then generation.number
 # interactions per chunk of held ones: about 120 bytes each, so a chunk stays far below Kafka's
 # 1 MB message (a backlog of 300,000 events had topic headers of 600 KB before the chunks)
 HELD_CHUNK_INTERACTIONS = 2000
@@ -123,10 +122,10 @@ class LeadersLogic:
         return found
 
     def held_key(self, topic: str, generation: int, chunk: int) -> str:
-        """The key of a chunk of the topic's held interactions, in the topic's partition (not
-        cached: only topics past `HELD_IN_STATE_MAX` held interactions have any)."""
-        return key_in_partition(f"{topic}{MEMBER_MARK}{HELD_MARK}{generation}.{chunk}{MEMBER_MARK}",
-                                self.partition_of(topic), self.partition_of)  # fmt: skip
+        """The key of a chunk of the topic's held interactions, in the topic's partition: a
+        member's key whose "customer" starts with HELD_MARK (not cached: only topics past
+        `HELD_IN_STATE_MAX` held interactions have any)."""
+        return held_key(topic, generation, chunk, self.partition_of, HELD_MARK)
 
     def _topic(self, key: str, header: Header) -> Topic:
         topic = self.topics.get(key)

@@ -20,8 +20,8 @@ from pydantic_core import from_json, to_json
 
 from vox.core.customers.rows import at
 from vox.core.interactions import event_sentiment
-from vox.core.held import HeldKeys, HeldOut
-from vox.core.keys import PARTITION_KEY_PREFIX, KeyPartitions, key_in_partition
+from vox.core.held import HELD_MARK, HeldKeys, HeldOut, held_key
+from vox.core.keys import PARTITION_KEY_PREFIX, KeyPartitions
 from vox.core.sentiment.config import SentimentConfig
 from vox.core.sentiment.subjects import Alert, Detector, Windows, review_opinion, subject_key, subject_of
 from vox.core.stage import JsonRecords, KeyedStage, NoRecall, StageOutput
@@ -31,7 +31,6 @@ if TYPE_CHECKING:
     from vox.settings import Settings
 
 RECORDS_FORMAT = 1
-HELD_MARK = "\x1f\x00held"  # after a subject's key: the key of a chunk of its held opinions
 # opinions per chunk of held ones: about 40-60 bytes each, far below Kafka's 1 MB message
 HELD_CHUNK_OPINIONS = 5000
 GAUGED_SUBJECTS = 20  # the busiest subjects a worker shows as gauges: a bounded label set
@@ -131,7 +130,7 @@ class SentimentLogic:
 
     def held_key(self, key: str, generation: int, chunk: int) -> str:
         """The key of a chunk of the subject's held opinions, in the subject's partition."""
-        return key_in_partition(f"{key}{HELD_MARK}{generation}.{chunk}\x1f", self.partition_of(key), self.partition_of)
+        return held_key(key, generation, chunk, self.partition_of, HELD_MARK)
 
     def _state(self, key: str, stored: Callable[[], bytes | None]) -> SubjectState:
         state = self.states.get(key)
