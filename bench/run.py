@@ -348,6 +348,11 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     if args.pair_only and not args.against and args.stage_cost == "none":
         parser.error("--pair-only needs --against REV or --stage-cost STAGE")
+    if min(args.rounds, args.events, args.query_events) < 1:
+        parser.error("--rounds, --events and --query-events must be at least 1")
+    stages = [name.strip() for name in Settings().stages.split(",")]
+    if args.stage_cost not in ("none", *stages):
+        parser.error(f"--stage-cost {args.stage_cost}: not one of the default stages ({', '.join(stages)}) nor 'none'")
     if args.against and not is_commit(args.against):
         parser.error(f"--against {args.against}: not a commit of this repository")  # before any broker starts
     events, query_events = (600, 1500) if args.smoke else (args.events, args.query_events)
