@@ -139,3 +139,26 @@ def test_a_reply_naming_only_its_parent_post_reaches_the_leaders_with_the_parent
     assert [i for i in named.interactions if i[5] == "reply"] == []
     # without the leaders stage, no record at all
     assert [r for r in routed(ANSWER) if r[0] == "r"] == []
+
+
+def test_a_vote_naming_its_targets_author_and_topic_goes_to_the_leaders_without_this_stage() -> None:
+    from vox.core.leaders.stage import interactions_of
+
+    votes = source_id("vox.votes", 0)
+    on_review = vote(event_id="v9", customer_id="bob", target_id="r-9", target_author_id="alice",
+                     occurred_at="2026-03-01T10:05:00Z", vote_type="helpful")  # fmt: skip
+    anonymous = {**on_review, "event_id": "v10", "customer_id": "anon-1", "actor_role": "anonymous"}
+    named = events({**on_review, "target_topic": "pedals"}, {**anonymous, "target_topic": "pedals"})
+    assert content_records(named, [(votes, 0), (votes, 1)], leaders=True) == []
+    at = named[0].occurred_at.timestamp()
+    assert interactions_of(named, [(votes, 0), (votes, 1)]) == [
+        ["pedals", votes, 0, at, "v9", "vote", "bob", "customer", "alice", "helpful"],
+        ["pedals", votes, 1, at, "v10", "vote", "anon-1", "anonymous", "alice", "helpful"],  # evidence too
+    ]
+    # its topic unsaid, or its author: the content stage tells the leaders stage both
+    for unsaid in (on_review, {**on_review, "target_topic": "pedals", "target_author_id": None}):
+        assert [r[0] for r in content_records(events(unsaid), [(votes, 0)], leaders=True)] == (
+            ["t"] if unsaid is on_review else ["v"])  # fmt: skip
+        assert interactions_of(events(unsaid), [(votes, 0)]) == []
+    # without the leaders stage, a vote naming its author skips this stage either way
+    assert content_records(named, [(votes, 0), (votes, 1)]) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from tests.fakes import MemoryTables
@@ -43,3 +44,31 @@ def test_planted_leaders_lead_communicators_are_labelled_and_staff_never_ranked(
     assert all(kinds[c] == "expert" for ls in world.leaders.values() for c in ls), whats
     communicators = [kinds[c] for cs in world.communicators.values() for c in cs if c in kinds]
     assert len(communicators) >= 8 and all(kind == "communicator" for kind in communicators)
+
+
+def test_votes_that_name_their_topic_give_the_leaders_of_votes_that_do_not(tmp_path: Path) -> None:
+    """A vote naming its target's author and topic goes to the leaders stage from ingest; one
+    naming neither waits for the content stage to tell them: the leaders are the same."""
+    write_simulation(SimConfig(customers=400, days=30, seed=5), tmp_path, progress=False)
+    events = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text().splitlines()]
+    # votes after their content, as producers send them (the simulator's clocks let a vote precede
+    # it by hours; the content stage then counts it from its content's time, which ingest cannot)
+    content_at = {e.get("review_id") or e["post_id"]: e["occurred_at"] for e in events if e["type"] in ("review", "post")}
+    for event in events:
+        if event["type"] == "vote" and event["target_id"] in content_at:
+            event["occurred_at"] = max(event["occurred_at"], content_at[event["target_id"]])
+    events.sort(key=lambda e: e["occurred_at"])
+    named = [json.dumps(event) for event in events]
+    unnamed = [json.dumps({k: v for k, v in event.items() if k != "target_topic"}) for event in events]
+    assert sum('"target_topic"' in line for line in named) > 1000
+    leaders = []
+    for lines in (named, unnamed):
+        path = tmp_path / "in.jsonl"
+        path.write_text("\n".join(lines) + "\n")
+        tables = MemoryTables()
+        settings = Settings(stages="vox.core.customers.stage:CONTENT,leaders")
+        replay_file(path, tables, settings, progress=False, write_interactions=False)  # type: ignore[arg-type]
+        rows = tables.rows["opinion_leaders"]
+        assert rows
+        leaders.append(sorted(tuple(row[:COLUMN["ranked_at"]]) for row in rows))
+    assert leaders[0] == leaders[1]

@@ -57,7 +57,7 @@ def interaction_row(event: Event, message: RawMessage, ingested_at: datetime, se
                  lang=event.lang or "", verified_purchase=int(event.verified_purchase))  # fmt: skip
     elif isinstance(event, Vote):
         f = dict(vote_type=event.vote_type, target_kind=event.target_kind, target_id=event.target_id,
-                 target_author_id=event.target_author_id or "")  # fmt: skip
+                 target_author_id=event.target_author_id or "", topic=event.target_topic or "")  # fmt: skip
     elif isinstance(event, Post):
         f = dict(kind=event.kind, topic=event.topic, brand=event.brand or "", product_id=event.product_id or "",
                  content_id=event.post_id, thread_id=event.thread_id, parent_post_id=event.parent_post_id or "",

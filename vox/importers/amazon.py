@@ -76,7 +76,7 @@ def review_events(line: dict, category: str) -> list[dict]:
         events.append({
             "type": "vote", "event_id": f"{review_id}:{mark}{n}", "customer_id": f"{SOURCE}:anon:{reviewer}:{product}:{mark}{n}",
             "actor_role": "anonymous", "occurred_at": _timestamp(unix, 1), "target_kind": "review", "target_id": review_id,
-            "target_author_id": author, "vote_type": kind,
+            "target_author_id": author, "target_topic": category, "vote_type": kind,
         })  # fmt: skip
     return events
 

@@ -231,7 +231,7 @@ class StackExchangeImport:
             if info is None:
                 self.report.skip("votes on posts not in the dump")
                 continue
-            _, author, thread, _, created, _ = info
+            _, author, thread, topic, created, _ = info
             if not author:
                 self.report.skip("votes on posts by deleted accounts")
                 continue
@@ -247,6 +247,8 @@ class StackExchangeImport:
             event = self.envelope("v", row["Id"], voter, occurred) | {
                 "type": "vote", "target_kind": "post", "target_id": f"{self.site}:p{row['PostId']}",
                 "target_author_id": self.customer(author), "vote_type": vote_type}  # fmt: skip
+            if topic:  # the thread's, as its posts'
+                event["target_topic"] = topic
             self.spill.add(event)
 
     def run(self, out: Path) -> None:

@@ -103,6 +103,9 @@ class Vote(Envelope):
     target_kind: Literal["review", "post", "idea"]
     target_id: Id
     target_author_id: Id | None = Field(None, description="Author of the target, when the producer knows it.")
+    target_topic: Label | None = Field(
+        None, description="Topic of the target (a post's topic, a review's category), when the producer knows it."
+    )
     vote_type: Literal["up", "down", "helpful", "unhelpful", "accept", "favourite"] = Field(
         description="`accept` is an asker accepting an answer."
     )

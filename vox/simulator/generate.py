@@ -293,14 +293,15 @@ class Simulation:
             reviews = self._reviews.get(c.home_category)
             target = reviews[rng.randrange(len(reviews))] if reviews else None
             kind, vote_good, vote_bad = "review", "helpful", "unhelpful"
+            topic = c.home_category
         if target is None or target[-2 if kind == "post" else 1] == c.id:
             return None
         target_id = target[0]
         author, quality = (target[2], target[3]) if kind == "post" else (target[1], target[2])
         fields = {"target_kind": kind, "target_id": target_id,
                   "vote_type": vote_good if rng.random() < 0.25 + 0.75 * quality else vote_bad}  # fmt: skip
-        if rng.random() < 0.75:  # producers do not always know who wrote the target
-            fields["target_author_id"] = author
+        if rng.random() < 0.75:  # producers do not always know who wrote the target; those who do know its topic
+            fields["target_author_id"], fields["target_topic"] = author, topic
         return self._event("vote", c, t, **fields)
 
     def _accept(self, c: Customer, t: float, out: list) -> None:
@@ -308,12 +309,12 @@ class Simulation:
         open_questions = self._open_questions.get(c.id)
         if not open_questions:
             return
-        for index, (question_id, _topic) in enumerate(open_questions):
+        for index, (question_id, topic) in enumerate(open_questions):
             answers = self._answers_to.get(question_id)
             if answers and self.rng.random() < 0.6:
                 answer_id, author, _ = max(answers, key=lambda a: a[2])
                 out.append(self._event("vote", c, t, target_kind="post", target_id=answer_id,
-                                       target_author_id=author, vote_type="accept"))  # fmt: skip
+                                       target_author_id=author, target_topic=topic, vote_type="accept"))  # fmt: skip
                 del open_questions[index]
                 self._answers_to.pop(question_id, None)
                 return

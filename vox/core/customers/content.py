@@ -18,8 +18,12 @@ content does arrive. Neither the voter nor anyone else is credited for votes on 
 never exists.
 
 With the leaders stage on (`VOX_STAGES` has `leaders`), content also knows its topic (a post's,
-a review's category), and every vote on it, its author named or not, goes on to the leaders
-stage as an interaction in that topic (`vox.core.leaders.topic`): a vote names no topic itself.
+a review's category), and every vote on it that does not name both its target's author and
+topic goes on to the leaders stage as an interaction in that topic (`vox.core.leaders.topic`).
+A vote that names both goes to the leaders stage straight from ingest
+(`vox.core.leaders.stage.interactions_of`) and never comes here: most producers know what a
+vote is on, and the hop through this stage costs a record on its topic, a state read and a
+state written for each vote.
 A post that names the post it replies to but not that post's author reaches the stage of its
 parent the same way, which sends the leaders stage the reply's edge once the parent's author is
 known ("reply" interactions; the post itself reaches the leaders stage from ingest).
@@ -44,7 +48,8 @@ RECORDS_FORMAT = 1
 
 # A record: ["c", content, source, offset, at, author, topic] for content, or
 # ["v", content, source, offset, at, event_id, voter, role, vote_type, target_kind] for a vote,
-# or, for the leaders stage only, ["t", ... the same ..., author] for a vote naming its author,
+# or, for the leaders stage only, ["t", ... the same ..., author] for a vote naming its author
+# but not its topic,
 # and ["r", parent, source, offset, at, event_id, replier, role, post kind, topic] for a post
 # naming its parent post only.
 Record = list
@@ -65,7 +70,7 @@ def content_records(events: Sequence[Event], positions: Sequence[tuple[int, int]
                     and event.actor_role != ANONYMOUS):  # fmt: skip
                 out.append(["r", event.parent_post_id, source, offset, at, event.event_id, event.customer_id,
                             event.actor_role, event.kind, event.topic])  # fmt: skip
-        elif isinstance(event, Vote) and (leaders or not event.target_author_id):
+        elif isinstance(event, Vote) and (not event.target_author_id or (leaders and not event.target_topic)):
             record = [event.event_id, event.customer_id, event.actor_role, event.vote_type, event.target_kind]
             if event.target_author_id:
                 out.append(["t", event.target_id, source, offset, at, *record, event.target_author_id])

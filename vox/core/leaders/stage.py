@@ -1,8 +1,9 @@
 """The leaders stage: interactions keyed by topic (`vox.core.leaders.topic`), leaders to
 `opinion_leaders`, `opinion_leader_history` and `vox.leaders`.
 
-Posts and reviews come from ingest; votes come from the content stage, which knows the topic of
-the content they are on (`vox.core.customers.content`). Interactions wait in their topic's
+Posts and reviews come from ingest, and votes that name their target's author and topic; other
+votes come from the content stage, which knows the author and topic of the content they are on
+(`vox.core.customers.content`). Interactions wait in their topic's
 header until event time passes them (`vox.core.held`), then are taken in (time, event id)
 order.
 
@@ -30,7 +31,7 @@ from vox.core.leaders.config import LeadersConfig
 from vox.core.leaders.ranking import COMPONENTS, Standing
 from vox.core.leaders.topic import ANONYMOUS, Interaction, Ranked, Topic
 from vox.core.stage import JsonRecords, KeyedStage, NoRecall, StageOutput
-from vox.schemas import Event, Post, Review
+from vox.schemas import Event, Post, Review, Vote
 
 if TYPE_CHECKING:
     from vox.settings import Settings
@@ -50,10 +51,16 @@ HISTORY_COLUMNS = ("topic", "customer_id", "change", "rank", "score", "kind", "w
 
 
 def interactions_of(events: Sequence[Event], positions: Sequence[tuple[int, int]]) -> list[Interaction]:
-    """Posts and reviews, in their topic (a review's: its category). Votes reach the stage from
-    the content stage, with their content's topic."""
+    """Posts and reviews, in their topic (a review's: its category), and votes that name their
+    target's author and topic. Other votes reach the stage from the content stage, with their
+    content's author and topic (`vox.core.customers.content`)."""
     out: list[Interaction] = []
     for event, (source, offset) in zip(events, positions):
+        if isinstance(event, Vote):
+            if event.target_author_id and event.target_topic:  # an anonymous voter's too: evidence
+                out.append([event.target_topic, source, offset, event.occurred_at.timestamp(), event.event_id, "vote",
+                            event.customer_id, event.actor_role, event.target_author_id, event.vote_type])  # fmt: skip
+            continue
         if event.actor_role == ANONYMOUS or not isinstance(event, (Post, Review)):
             continue
         when = event.occurred_at.timestamp()

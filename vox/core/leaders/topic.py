@@ -8,8 +8,9 @@ end, which differs between a stream and a replay.
 
 How a vote or a reply inherits its topic: a post names its topic; an answer or a reply is in the
 topic its post names (Stack Exchange: the thread's); a review is in its product's category; a
-vote is in the topic of the content it is on, which the content stage knows
-(`vox.core.customers.content`) and sends on with the vote.
+vote is in the topic of the content it is on: the one it names (`target_topic`, with its
+target's author), else the one the content stage knows (`vox.core.customers.content`) and sends
+on with the vote.
 
 Bounds: at most `max_customers` members per topic; past it, the least active (decayed activity)
 are evicted, down to 95 % of it, leaders never, with their edges (their PageRank mass goes with
