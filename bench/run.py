@@ -417,9 +417,12 @@ def cpu_whose(pair: dict) -> str:
 
 
 def round_spread(pair: dict, first: str, second: str) -> str:
-    """Each round's own ratios, their range: how far a pair's medians can be trusted."""
+    """Each round's own ratios, their range (how far a pair's medians can be trusted) and their
+    median (the paired estimate: each ratio is of two runs back to back, in the same hour)."""
     def span(values: list[float]) -> str:
-        return f"{min(values):.2f} to {max(values):.2f}" if values else "none"
+        if not values:
+            return "none"
+        return f"{min(values):.2f} to {max(values):.2f} (median {statistics.median(values):.2f})"
 
     return (f"    each round, {first} over {second}: throughput {span(pair.get('round_ratios', []))}, "
             f"CPU per event {span(pair.get('round_cpu_ratios', []))}")
