@@ -4,8 +4,8 @@ in-degree or the z-score.
 
 The simulator's population (10,000 customers by default, planted leaders and communicators in
 every topic, staff the busiest accounts) is folded topic by topic through `vox.core.leaders.topic`
-in (time, event id) order, as the stage does (votes take the topic of their content, as the
-content stage resolves it). Then, per topic:
+in (time, event id) order, as the stage does (votes take the topic they name with their
+target's author, else their content's, as the content stage resolves it). Then, per topic:
 
 * top-20 overlap and Spearman over the exact top 100, streaming against `exact_pagerank` (power
   iteration to 1e-12 on the topic's graph as it stands: the same decayed weights);
@@ -78,7 +78,8 @@ def interactions(sim: Simulation) -> list[list]:
         elif isinstance(event, Review):
             content[event.review_id] = (event.category, event.customer_id)
         out.extend(interactions_of([event], [(-1, n)]))
-        if isinstance(event, Vote) and event.target_id in content:
+        named = isinstance(event, Vote) and event.target_author_id and event.target_topic  # interactions_of has it
+        if isinstance(event, Vote) and not named and event.target_id in content:
             topic, author = content[event.target_id]
             out.append([topic, -1, n, event.occurred_at.timestamp(), event.event_id, "vote", event.customer_id,
                         event.actor_role, event.target_author_id or author, event.vote_type])  # fmt: skip

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from bench.real import SHARED_DATA
+from vox.core.interactions import review_text
 from vox.core.sentiment.text import learned_terms, native_reader, text_sentiment
 
 VADER_SETS = SHARED_DATA / "vader-human-rated"
@@ -76,10 +77,13 @@ def development_product(asin: str) -> bool:
     return hashlib.md5(asin.encode()).digest()[0] % 2 == 0
 
 
-def reviews(development: bool | None = None) -> list[tuple[str, int]]:
-    """(text, stars) of the review half: its development products, the others, or all (None)."""
+def reviews(development: bool | None = None, title: bool = True) -> list[tuple[str, int]]:
+    """(text, stars) of the review half: its development products, the others, or all (None).
+    The text is the title (`summary`) and the text as vox reads a review (`review_text`), or,
+    with `title` False, the text alone (how it was measured until 2026-12-06)."""
     with gzip.open(AMAZON, "rt", encoding="utf-8") as lines:
-        return [(r.get("reviewText", ""), int(r["overall"])) for r in map(json.loads, lines)
+        return [(review_text(str(r.get("summary") or ""), r.get("reviewText", "")) if title else r.get("reviewText", ""),
+                 int(r["overall"])) for r in map(json.loads, lines)
                 if development is None or development_product(r["asin"]) == development]  # fmt: skip
 
 
@@ -168,23 +172,35 @@ def main() -> None:
     tweets, snippets = rated(VADER_SETS / "tweets_GroundTruth.txt"), rated(VADER_SETS / "amazonReviewSnippets_GroundTruth.txt")
     review_half, french_reviews = reviews(), french()
     sample = [text for text, _ in review_half if 400 <= len(text) <= 600][:2000]
-    # (neutral band, binary threshold, French threshold): VADER's as the issue measures it; vox's
-    # English model reads neutral within its own band (set on the tweets) and positive where
-    # P(positive) >= 0.5; its French lexicon as VADER
-    rules = {"vox": (learned_terms().neutral, 0.0, NEUTRAL), "vader": (NEUTRAL, NEUTRAL, NEUTRAL)}
+    # (neutral band, binary threshold for rated texts, for reviews' balanced accuracy, French
+    # threshold): VADER's as the issue measures it, positive from the edge of its neutral band
+    # (0.05) everywhere; vox's English model reads neutral within its own band (set on the tweets)
+    # and, each operating point chosen on development data: rated texts positive from 0
+    # (P(positive) >= 0.5; the tweets: binary 0.965, against 0.936 from the band's edge), reviews
+    # from the edge of its band, VADER's rule (the development products' reviews, by product-grouped
+    # cross-validation: balanced 0.850, against 0.835 from 0); its French lexicon as VADER.
+    # "vox_other_rule" gives each set's figure under the other English rule
+    vox_band = learned_terms().neutral
+    rules = {"vox": (vox_band, 0.0, vox_band, NEUTRAL), "vader": (NEUTRAL, NEUTRAL, NEUTRAL, NEUTRAL)}
     snippet_scores = {"vox": cross_validated_snippets(), "vader": [scorers["vader"](t, "en") for t, _ in snippets]}
     report: dict = {}
     for name, scorer in scorers.items():
-        band, threshold, french_threshold = rules[name]
+        band, threshold, review_threshold, french_threshold = rules[name]
         report[name] = {
             "development_tweets": human_rated(tweets, [scorer(t, "en") for t, _ in tweets], band, threshold),
             "amazon_snippets": human_rated(snippets, snippet_scores[name], band, threshold),
-            "amazon_review_half_development": balanced(reviews(True), scorer, "en", stars, threshold),
-            "amazon_review_half_evaluation": balanced(reviews(False), scorer, "en", stars, threshold),
-            "amazon_review_half": balanced(review_half, scorer, "en", stars, threshold),
+            "amazon_review_half_development": balanced(reviews(True), scorer, "en", stars, review_threshold),
+            "amazon_review_half_evaluation": balanced(reviews(False), scorer, "en", stars, review_threshold),
+            "amazon_review_half_evaluation_text_only": balanced(reviews(False, title=False), scorer, "en", stars,
+                                                                review_threshold),  # fmt: skip
+            "amazon_review_half": balanced(review_half, scorer, "en", stars, review_threshold),
             "french_book_reviews": balanced(french_reviews, scorer, "fr", lambda s: s > 0, french_threshold),
             "texts_per_s_500_chars": round(speed(sample, scorer)),
         }
+    report["vox_other_rule"] = {
+        "amazon_snippets_positive_from_band_edge": human_rated(snippets, snippet_scores["vox"], vox_band, vox_band),
+        "amazon_review_half_evaluation_positive_from_0": balanced(reviews(False), vox_scorer, "en", stars, 0.0),
+    }
     report["speed_ratio_vox_to_vader"] = round(report["vox"]["texts_per_s_500_chars"] / report["vader"]["texts_per_s_500_chars"], 1)
     # the same readings by the Python reference, in the same run: what the compiled reader buys
     report["vox_compiled"] = native_reader() is not None

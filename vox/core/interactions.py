@@ -84,12 +84,17 @@ def interaction_row(event: Event, message: RawMessage, ingested_at: datetime, se
             *derived)  # fmt: skip
 
 
+def review_text(title: str, text: str) -> str:
+    """What is read of a review: its title and text as one (the benchmark reads reviews so too)."""
+    return f"{title}. {text}" if title else text
+
+
 def event_sentiment(event: Event) -> tuple[float | None, str | None]:
     """(score in [-1, 1] or None, language used or None) of what a review or a post says: a
     review's title and text read as one (the title is often its most telling sentence), a post's
     text. Events with no text: (None, None)."""
     if isinstance(event, Review):
-        text = f"{event.title}. {event.text}" if event.title else event.text
+        text = review_text(event.title, event.text)
     elif isinstance(event, Post):
         text = event.text
     else:
