@@ -101,6 +101,35 @@ def reputation(dump: Path, site: str) -> dict[str, float]:
     return {f"{site}:u{m.group(1)}": float(m.group(2)) for m in found if m}
 
 
+def volume_or_rate(dump: Path, site: str) -> dict:
+    """Does the site's reputation follow how much a user contributed and how it was received in
+    all (volume), or how well each contribution was received (rate)? Spearman of reputation
+    with the total score of a user's questions and answers, their score per post, and their
+    number of posts. On a simulated population competence is a trait that volume does not
+    raise; this says what a real community's own measure rewards."""
+    import xml.etree.ElementTree as ET
+
+    truth = reputation(dump, site)
+    posts: Counter = Counter()
+    score: Counter = Counter()
+    for row in ET.parse(dump / "Posts.xml").getroot():
+        owner = f"{site}:u{row.get('OwnerUserId')}"
+        if row.get("OwnerUserId") and row.get("PostTypeId") in ("1", "2") and owner in truth:
+            posts[owner] += 1
+            score[owner] += int(row.get("Score", "0"))
+    out = {}
+    for minimum in (1, 5):
+        users = sorted(u for u in posts if posts[u] >= minimum)
+        wanted = [truth[u] for u in users]
+        out[f"{minimum}+ posts"] = {
+            "users": len(users),
+            "total_score": round(spearman(wanted, [float(score[u]) for u in users]), 3),
+            "score_per_post": round(spearman(wanted, [score[u] / posts[u] for u in users]), 3),
+            "posts": round(spearman(wanted, [float(posts[u]) for u in users]), 3),
+        }
+    return out
+
+
 def helpful_received(path: Path) -> dict[str, float]:
     """Helpful votes received per reviewer, as the importer names reviewers."""
     totals: Counter = Counter()
@@ -130,6 +159,7 @@ def main() -> None:
             results["stackexchange"] = community("stackexchange", stackexchange.import_stackexchange,
                                                  stackexchange.FEEDS, SE_DUMP,
                                                  reputation(SE_DUMP, "quantumcomputing"), Path(work))  # fmt: skip
+            results["stackexchange"]["reputation_follows"] = volume_or_rate(SE_DUMP, "quantumcomputing")
         if AMAZON.exists():
             results["amazon"] = community("amazon", amazon.import_amazon_reviews, amazon.FEEDS, AMAZON,
                                           helpful_received(AMAZON), Path(work))
@@ -146,6 +176,9 @@ def main() -> None:
                   + ", ".join(f"{lv} {e['shares'][lv]:.0%} (configured {e['configured'][lv]:.0%})" for lv in LEVELS))
         print(f"20 with the most truth: {r['top_20_high']} at high competence; "
               + ", ".join(f"{row['level']}/{row['evidence'][:4]}" for row in r["top_20"]))
+        for key, f in r.get("reputation_follows", {}).items():
+            print(f"reputation against volume or rate, {f['users']} users with {key}: Spearman with "
+                  f"total score {f['total_score']:.3f}, score per post {f['score_per_post']:.3f}, posts {f['posts']:.3f}")
     args.out.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
     print(f"\n-> {args.out}")
 
