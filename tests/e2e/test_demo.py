@@ -24,8 +24,11 @@ pytestmark = pytest.mark.e2e
 
 def test_demo_tells_the_story_keeps_running_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     env = {**os.environ, "VOX_HOME": str(tmp_path), "KAFKA_BOOTSTRAP": "", "CLICKHOUSE_URL": ""}
+    # Ctrl-C as in a terminal, however the suite was started: a shell's background job inherits
+    # SIGINT ignored, and Python then installs no KeyboardInterrupt handler (the test failed so)
     demo = subprocess.Popen([sys.executable, "-m", "vox", "demo", "--keep-running"], cwd=ROOT, env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
     lines: list[str] = []
     deadline = time.monotonic() + 300
     try:
