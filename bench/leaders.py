@@ -30,6 +30,7 @@ import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
+from vox.core.customers.content import names_author_and_topic
 from vox.core.leaders.config import LeadersConfig
 from vox.core.leaders.graph import Graph, exact_pagerank
 from vox.core.leaders.ranking import standings
@@ -78,8 +79,8 @@ def interactions(sim: Simulation) -> list[list]:
         elif isinstance(event, Review):
             content[event.review_id] = (event.category, event.customer_id)
         out.extend(interactions_of([event], [(-1, n)]))
-        named = isinstance(event, Vote) and event.target_author_id and event.target_topic  # interactions_of has it
-        if isinstance(event, Vote) and not named and event.target_id in content:
+        # a vote that names its author and topic came with interactions_of, as from ingest
+        if isinstance(event, Vote) and not names_author_and_topic(event) and event.target_id in content:
             topic, author = content[event.target_id]
             out.append([topic, -1, n, event.occurred_at.timestamp(), event.event_id, "vote", event.customer_id,
                         event.actor_role, event.target_author_id or author, event.vote_type])  # fmt: skip

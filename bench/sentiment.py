@@ -183,15 +183,17 @@ def main() -> None:
     vox_band = learned_terms().neutral
     rules = {"vox": (vox_band, 0.0, vox_band, NEUTRAL), "vader": (NEUTRAL, NEUTRAL, NEUTRAL, NEUTRAL)}
     snippet_scores = {"vox": cross_validated_snippets(), "vader": [scorers["vader"](t, "en") for t, _ in snippets]}
+    development, evaluation = reviews(True), reviews(False)
+    evaluation_text_only = reviews(False, title=False)
     report: dict = {}
     for name, scorer in scorers.items():
         band, threshold, review_threshold, french_threshold = rules[name]
         report[name] = {
             "development_tweets": human_rated(tweets, [scorer(t, "en") for t, _ in tweets], band, threshold),
             "amazon_snippets": human_rated(snippets, snippet_scores[name], band, threshold),
-            "amazon_review_half_development": balanced(reviews(True), scorer, "en", stars, review_threshold),
-            "amazon_review_half_evaluation": balanced(reviews(False), scorer, "en", stars, review_threshold),
-            "amazon_review_half_evaluation_text_only": balanced(reviews(False, title=False), scorer, "en", stars,
+            "amazon_review_half_development": balanced(development, scorer, "en", stars, review_threshold),
+            "amazon_review_half_evaluation": balanced(evaluation, scorer, "en", stars, review_threshold),
+            "amazon_review_half_evaluation_text_only": balanced(evaluation_text_only, scorer, "en", stars,
                                                                 review_threshold),  # fmt: skip
             "amazon_review_half": balanced(review_half, scorer, "en", stars, review_threshold),
             "french_book_reviews": balanced(french_reviews, scorer, "fr", lambda s: s > 0, french_threshold),
@@ -199,7 +201,7 @@ def main() -> None:
         }
     report["vox_other_rule"] = {
         "amazon_snippets_positive_from_band_edge": human_rated(snippets, snippet_scores["vox"], vox_band, vox_band),
-        "amazon_review_half_evaluation_positive_from_0": balanced(reviews(False), vox_scorer, "en", stars, 0.0),
+        "amazon_review_half_evaluation_positive_from_0": balanced(evaluation, vox_scorer, "en", stars, 0.0),
     }
     report["speed_ratio_vox_to_vader"] = round(report["vox"]["texts_per_s_500_chars"] / report["vader"]["texts_per_s_500_chars"], 1)
     # the same readings by the Python reference, in the same run: what the compiled reader buys

@@ -56,6 +56,12 @@ Record = list
 LEADERS_TOPIC = "interactions"  # the leaders stage's (`vox.core.leaders.stage`)
 
 
+def names_author_and_topic(vote: Vote) -> bool:
+    """Whether a vote names its target's author and topic: ingest then sends it to the leaders
+    stage itself (`vox.core.leaders.stage.interactions_of`), and it never comes here for them."""
+    return bool(vote.target_author_id and vote.target_topic)
+
+
 def content_records(events: Sequence[Event], positions: Sequence[tuple[int, int]], leaders: bool = False) -> list[Record]:
     out: list[Record] = []
     for event, (source, offset) in zip(events, positions):
@@ -70,7 +76,8 @@ def content_records(events: Sequence[Event], positions: Sequence[tuple[int, int]
                     and event.actor_role != ANONYMOUS):  # fmt: skip
                 out.append(["r", event.parent_post_id, source, offset, at, event.event_id, event.customer_id,
                             event.actor_role, event.kind, event.topic])  # fmt: skip
-        elif isinstance(event, Vote) and (not event.target_author_id or (leaders and not event.target_topic)):
+        elif isinstance(event, Vote) and (not event.target_author_id
+                                          or (leaders and not names_author_and_topic(event))):  # fmt: skip
             record = [event.event_id, event.customer_id, event.actor_role, event.vote_type, event.target_kind]
             if event.target_author_id:
                 out.append(["t", event.target_id, source, offset, at, *record, event.target_author_id])

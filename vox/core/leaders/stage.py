@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
 from pydantic_core import from_json, to_json
 
+from vox.core.customers.content import names_author_and_topic
 from vox.core.customers.rows import at as timestamp
 from vox.core.forgotten import forget_key
 from vox.core.held import HELD_MARK, SEPARATOR, HeldKeys, HeldOut, held_key
@@ -57,7 +58,7 @@ def interactions_of(events: Sequence[Event], positions: Sequence[tuple[int, int]
     out: list[Interaction] = []
     for event, (source, offset) in zip(events, positions):
         if isinstance(event, Vote):
-            if event.target_author_id and event.target_topic:  # an anonymous voter's too: evidence
+            if names_author_and_topic(event):  # an anonymous voter's too: evidence
                 out.append([event.target_topic, source, offset, event.occurred_at.timestamp(), event.event_id, "vote",
                             event.customer_id, event.actor_role, event.target_author_id, event.vote_type])  # fmt: skip
             continue
