@@ -153,6 +153,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="The scores on the real sets of ../shared/data, against each site's own truth.")
     parser.add_argument("--out", type=Path, default=Path(__file__).with_name("real.json"))
     args = parser.parse_args()
+    if not args.out.parent.is_dir():  # said before the scoring, not after
+        raise SystemExit(f"bench.real: --out {args.out}: no folder {args.out.parent} to write it in")
     results = {}
     with tempfile.TemporaryDirectory(prefix="vox-real-") as work:
         if SE_DUMP.exists():
