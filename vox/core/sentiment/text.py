@@ -138,7 +138,7 @@ class LearnedTerms:
     weights: dict[str, float]  # a word or a pair of words ("not bad") -> its weight
     lexicon_weight: float
     bias: float
-    neutral: float  # a score within this of 0 reads as neutral (set on the development tweets)
+    neutral: float  # a score within this of 0 reads as neutral (chosen on the rated development texts)
 
 
 LEARNED_FILE = LEXICONS / "en-learned.tsv"
