@@ -50,27 +50,67 @@ fn python_space(c: char) -> bool {
     c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
 }
 
-/// `text[:max_chars].lower().translate(_BLANKS)` (and `_ELISION` in French): sentence ends
-/// become '.', other punctuation blanks, the typographic apostrophe a plain one.
+/// `_BLANKS`: what a lowercased character becomes. Sentence ends '.', other punctuation a
+/// blank, the typographic apostrophe a plain one.
+const fn blanked(c: char) -> char {
+    match c {
+        ',' | ':' | '(' | ')' | '[' | ']' | '{' | '}' | '"' | '«' | '»' | '“' | '”' | '/' | '*' | '#' | '~' | '_'
+        | '=' | '+' | '<' | '>' | '|' | '\\' | '\t' => ' ',
+        '!' | '?' | ';' | '…' | '\n' => '.',
+        '’' => '\'',
+        _ => c,
+    }
+}
+
+/// `blanked` of each ASCII byte, lowercased: most of a text is read through this table.
+const ASCII: [u8; 128] = {
+    let mut table = [0u8; 128];
+    let mut i = 0;
+    while i < 128 {
+        table[i] = blanked((i as u8).to_ascii_lowercase() as char) as u8;
+        i += 1;
+    }
+    table
+};
+
+/// One lowercased character, blanked, onto `out` (in French a blank after an apostrophe).
+fn push_blanked(out: &mut Vec<u8>, c: char, french: bool) {
+    let c = blanked(c);
+    out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+    if french && c == '\'' {
+        out.push(b' ');
+    }
+}
+
+/// `text[:max_chars].lower().translate(_BLANKS)` (and `_ELISION` in French: a blank after each
+/// apostrophe).
 fn normalised(text: &str, max_chars: usize, french: bool) -> String {
     let cut = text.char_indices().nth(max_chars).map_or(text.len(), |(i, _)| i);
-    let lowered = text[..cut].to_lowercase();
-    let mut out = String::with_capacity(lowered.len() + 8);
-    for c in lowered.chars() {
-        match c {
-            ',' | ':' | '(' | ')' | '[' | ']' | '{' | '}' | '"' | '«' | '»' | '“' | '”' | '/' | '*' | '#' | '~'
-            | '_' | '=' | '+' | '<' | '>' | '|' | '\\' | '\t' => out.push(' '),
-            '!' | '?' | ';' | '…' | '\n' => out.push('.'),
-            '’' | '\'' => {
-                out.push('\'');
-                if french {
-                    out.push(' ');
+    let text = &text[..cut];
+    let mut out: Vec<u8> = Vec::with_capacity(text.len() + 8);
+    if text.contains('Σ') {
+        // the one context-dependent rule of lowercasing (a final sigma): the whole string's
+        text.to_lowercase().chars().for_each(|c| push_blanked(&mut out, c, french));
+    } else {
+        // else character by character gives the same: ASCII by the table, the rest one by one
+        let mut rest = text;
+        while !rest.is_empty() {
+            let run = rest.bytes().position(|b| !b.is_ascii()).unwrap_or(rest.len());
+            for &b in &rest.as_bytes()[..run] {
+                let byte = ASCII[b as usize];
+                out.push(byte);
+                if french && byte == b'\'' {
+                    out.push(b' ');
                 }
             }
-            _ => out.push(c),
+            rest = &rest[run..];
+            if let Some(c) = rest.chars().next() {
+                c.to_lowercase().for_each(|lower| push_blanked(&mut out, lower, french));
+                rest = &rest[c.len_utf8()..];
+            }
         }
     }
-    out
+    String::from_utf8(out).expect("characters encoded one by one")
 }
 
 /// The words of a normalised text and where each sentence ends (exclusive indexes into `words`).
@@ -160,10 +200,13 @@ impl Reader {
 
     /// `detect_language`: by function words, then by the words each lexicon knows.
     fn detect(&self, ids: &[Option<u32>]) -> Option<&'static str> {
-        let mut present: Vec<u32> = ids.iter().flatten().copied().collect();
-        present.sort_unstable();
-        present.dedup();
-        let count = |f: &dyn Fn(&Word) -> bool| present.iter().filter(|&&id| f(&self.words[id as usize])).count();
+        // distinct words of each kind: the few that are of that kind, sorted, not every word
+        let count = |f: &dyn Fn(&Word) -> bool| {
+            let mut present: Vec<u32> = ids.iter().flatten().copied().filter(|&id| f(&self.words[id as usize])).collect();
+            present.sort_unstable();
+            present.dedup();
+            present.len()
+        };
         let (mut en, mut fr) = (count(&|w| w.function[EN]), count(&|w| w.function[FR]));
         if en == fr {
             (en, fr) = (count(&|w| w.valence[EN].is_some()), count(&|w| w.valence[FR].is_some()));
