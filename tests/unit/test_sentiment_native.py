@@ -27,6 +27,8 @@ EDGE_CASES = [
     "«génial» “great” [good] {bad} *nice* #love ~hate_ =ok+ <fine> |meh| \\ok/", "😀😀😀", "12345", "...",
     ". . good . .", "a" * 6000 + " good", "good " * 2000, "Stopped working after a week, sent it back.",
     "Cheap plastic, the knob came off the first day.", "Does exactly what it says.", "the the the le le",
+    # no sigma: lowered character by character (ASCII by a table), each the same as the whole string
+    "İyi ÉTÉ GOOD Ǆ ẞ Ω", "L'ÉTÉ N’EST PAS MAL…VRAIMENT", "GREAT…BAD”NICE«OK»", "ΟΔΟΣ", "ΟΔΟσ good",
 ]
 
 
