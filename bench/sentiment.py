@@ -44,9 +44,9 @@ from typing import Callable, Iterable
 
 from bench.real import SHARED_DATA
 from vox.core.interactions import review_text
+from vox.core.sentiment.text import learned_terms, native_reader, text_sentiment
 from vox.simulator.text import POLARITIES
 from vox.simulator.text import review_text as simulated_review
-from vox.core.sentiment.text import learned_terms, native_reader, text_sentiment
 
 VADER_SETS = SHARED_DATA / "vader-human-rated"
 AMAZON = SHARED_DATA / "amazon-musical-instruments-dev" / "reviews.jsonl.gz"
@@ -136,12 +136,18 @@ def three_way(truth: list[int], scores: list[float | None], band: float | list[f
               threshold: float | list[float]) -> dict:
     """`human_rated` of texts whose class (-1, 0, 1) is known."""
     bands = band if isinstance(band, list) else [band] * len(truth)
-    thresholds = threshold if isinstance(threshold, list) else [threshold] * len(truth)
     predicted = list(map(three_class, scores, bands))
-    polar = [(t, positive(score, edge)) for t, score, edge in zip(truth, scores, thresholds) if t]
     return {"texts": len(truth), "macro_f1": round(macro_f1(truth, predicted), 3),
-            "binary_accuracy": round(sum((t > 0) == p for t, p in polar) / len(polar), 3), "polar_texts": len(polar),
+            "binary_accuracy": round(binary_accuracy(truth, scores, threshold), 3), "polar_texts": sum(map(bool, truth)),
             "no_sentiment": sum(score is None for score in scores)}  # fmt: skip
+
+
+def binary_accuracy(truth: list[int], scores: list[float | None], threshold: float | list[float] = 0.0) -> float:
+    """Of the polar texts (class -1 or 1), the share read on their side of `threshold` (a list:
+    each text's own); a text with no sentiment reads 0."""
+    thresholds = threshold if isinstance(threshold, list) else [threshold] * len(truth)
+    polar = [(t > 0) == positive(score, edge) for t, score, edge in zip(truth, scores, thresholds) if t]
+    return sum(polar) / len(polar)
 
 
 def simulated_reviews(lang: str, count: int = 2000, seed: int = 7) -> tuple[list[str], list[int]]:
@@ -213,8 +219,8 @@ def main() -> None:
     # "vox_other_rule" gives each set's figure under the other English rule
     vox_band = learned_terms().neutral
     rules = {"vox": (vox_band, 0.0, vox_band, NEUTRAL), "vader": (NEUTRAL, NEUTRAL, NEUTRAL, NEUTRAL)}
-    snippet_scores, snippet_bands, snippet_choices = cross_validated_snippets()
-    snippet_scores = {"vox": snippet_scores, "vader": [scorers["vader"](t, "en") for t, _ in snippets]}
+    vox_snippet_scores, snippet_bands, snippet_choices = cross_validated_snippets()
+    snippet_scores = {"vox": vox_snippet_scores, "vader": [scorers["vader"](t, "en") for t, _ in snippets]}
     development, evaluation = reviews(True), reviews(False)
     evaluation_text_only = reviews(False, title=False)
     report: dict = {}

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from bench.sentiment import (VADER_SETS, balanced, human_rated, macro_f1, people_class, rated, reviews, stars,
-                             three_class)
+from bench.sentiment import (VADER_SETS, balanced, binary_accuracy, human_rated, macro_f1, people_class, rated,
+                             reviews, stars, three_class)
 from bench.train_sentiment import (BANDS, Example, choose, cross_scored, cross_validated_snippets, development, fit,
                                    scores_of)
 from vox.core.sentiment.text import learned_score, sentences_of
@@ -89,10 +89,9 @@ def run(trial: Trial) -> dict:
         scores = cross_scored(held, rest, trial.penalty, scores_of)
         truth = [people_class(e.mean) for e in held]
         by_band = {band: macro_f1(truth, [three_class(s, band) for s in scores]) for band in BANDS}
-        polar = [(t > 0) == ((s or 0.0) >= 0) for t, s in zip(truth, scores) if t]
         best = max(by_band, key=by_band.get)
         out[name] = {"macro_f1_band_0.2": round(by_band[SHIPPED_BAND], 3), "macro_f1_best_band": round(by_band[best], 3),
-                     "best_band": best, "binary_accuracy": round(sum(polar) / len(polar), 3)}  # fmt: skip
+                     "best_band": best, "binary_accuracy": round(binary_accuracy(truth, scores), 3)}  # fmt: skip
     return out
 
 

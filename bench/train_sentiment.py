@@ -37,13 +37,13 @@ import argparse
 import random
 from collections import Counter
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Literal, Sequence
 
 import numpy as np
 from scipy.optimize import minimize
 from scipy.sparse import csr_matrix
 
-from bench.sentiment import VADER_SETS, macro_f1, people_class, rated, reviews, three_class
+from bench.sentiment import VADER_SETS, binary_accuracy, macro_f1, people_class, rated, reviews, three_class
 from vox.core.sentiment.text import LEARNED_FILE, LearnedTerms, learned_score, lexicon_reading, terms_of
 
 PENALTIES = (0.1, 0.3, 1.0)
@@ -52,6 +52,7 @@ REVIEW_WEIGHT = 0.3
 CERTAIN = 0.95  # a review's stars say "positive" with this probability (4-5) or its complement (1-2)
 FOLDS = 5
 MIN_TEXTS = 2  # a term learned from fewer texts than this is noise
+Criterion = Literal["macro_f1", "binary"]  # what `choose` picks the penalty by
 
 
 class Example:
@@ -130,7 +131,7 @@ def scores_of(model: LearnedTerms, examples: list[Example]) -> list[float | None
     return [learned_score(model, e.terms, e.balance) for e in examples]
 
 
-def choose(rated_texts: list[Example], rest: list[Example], by: str = "macro_f1") -> tuple[float, float, dict]:
+def choose(rated_texts: list[Example], rest: list[Example], by: Criterion = "macro_f1") -> tuple[float, float, dict]:
     """The penalty and neutral band with the best cross-validated three-class macro-F1 on texts
     rated by people (`rest` is trained on in every fold, never scored). `by` "binary" (an
     option weighed in issue 16, not the recipe): the penalty with the best binary accuracy on
@@ -139,8 +140,7 @@ def choose(rated_texts: list[Example], rest: list[Example], by: str = "macro_f1"
     trials, binary = {}, {}
     for penalty in PENALTIES:
         scored = cross_scored(rated_texts, rest, penalty, scores_of)
-        polar = [(t > 0) == ((s or 0.0) >= 0) for t, s in zip(truth, scored) if t]
-        binary[penalty] = sum(polar) / len(polar)
+        binary[penalty] = binary_accuracy(truth, scored)
         for band in BANDS:
             trials[(penalty, band)] = macro_f1(truth, [three_class(s, band) for s in scored])
     if by == "binary":
@@ -150,7 +150,7 @@ def choose(rated_texts: list[Example], rest: list[Example], by: str = "macro_f1"
     return penalty, band, {f"penalty {p}, band {b}": round(f, 4) for (p, b), f in trials.items()}
 
 
-def cross_validated_snippets(by: str = "macro_f1") -> tuple[list[float | None], list[float], list[dict]]:
+def cross_validated_snippets(by: Criterion = "macro_f1") -> tuple[list[float | None], list[float], list[dict]]:
     """The snippets' scores and neutral bands, each fifth's by the whole recipe, choices
     included (`choose`, `by`), run without it (nested cross-validation): no snippet is scored by
     a model, a penalty or a band that saw it. Also each fifth's choices."""
